@@ -1,0 +1,22 @@
+import type { Registry } from "./registry.js";
+import { MemoryRegistry } from "./memory.js";
+import { LocalRegistry } from "./local.js";
+
+export * from "./registry.js";
+export { MemoryRegistry } from "./memory.js";
+export { LocalRegistry, defaultLocalRegistryDir } from "./local.js";
+export { CacheRegistry } from "./cache.js";
+
+export const REGISTRIES = ["local", "memory"] as const;
+
+/** The registry named by --registry, at --registry_address. */
+export function newRegistry(name: string, address = ""): Registry {
+  switch (name) {
+    case "local":
+      return new LocalRegistry(address ? { dir: address } : {});
+    case "memory":
+      return new MemoryRegistry();
+    default:
+      throw new Error(`unknown registry ${JSON.stringify(name)} (known: ${REGISTRIES.join(", ")})`);
+  }
+}
