@@ -1,0 +1,226 @@
+// A Service is a server, a client and a registry put together, with the
+// lifecycle of a go-micro service: flags and MICRO_* variables, register at
+// start, re-register every interval, on SIGTERM/SIGINT deregister, drain, exit.
+import { type Registry, CacheRegistry, newRegistry } from "../registry/index.js";
+import { Server, type HandlerWrapper } from "../server/server.js";
+import type { HandleOptions } from "../server/handler.js";
+import { Client, type CallWrapper } from "../client/client.js";
+import { type Config, ConfigError, resolveConfig } from "../config/config.js";
+import { newLogger, type Logger } from "../util/log.js";
+import { exponentialBackoff, sleep } from "../util/backoff.js";
+
+export interface ServiceOptions {
+  name: string;
+  version?: string;
+  /** Node metadata. */
+  metadata?: Record<string, string>;
+  /** ms; --register_ttl (s) and MICRO_REGISTER_TTL override. */
+  registerTTL?: number;
+  /** ms; --register_interval (s) and MICRO_REGISTER_INTERVAL override. */
+  registerInterval?: number;
+  /** Listen address, default ":0". */
+  address?: string;
+  advertise?: string;
+  id?: string;
+  /** A registry instance; otherwise the one --registry names. */
+  registry?: Registry;
+  retries?: number;
+  /** Client request timeout, ms. */
+  requestTimeout?: number;
+  /** Largest body accepted by server and client, bytes (default 4 MiB). */
+  maxBodySize?: number;
+  wrapCall?: readonly CallWrapper[];
+  wrapHandler?: readonly HandlerWrapper[];
+  /** How long stop() waits for in-flight requests, ms (default 10 s). */
+  gracePeriod?: number;
+  /** Stop on SIGTERM/SIGINT (default true). */
+  handleSignals?: boolean;
+  /** Command-line flags; default process.argv.slice(2). */
+  args?: readonly string[];
+  /** Environment; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export class Service {
+  readonly name: string;
+  readonly config: Config;
+  readonly server: Server;
+  readonly client: Client;
+  /** The registry nodes are written to. */
+  readonly registry: Registry;
+  private readonly cache: CacheRegistry;
+  private readonly options: ServiceOptions;
+  private readonly log: Logger;
+  private ticker: NodeJS.Timeout | undefined;
+  private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
+  private stopped: Promise<void> | undefined;
+  private onSignal: (() => void) | undefined;
+
+  constructor(options: ServiceOptions) {
+    this.options = options;
+    this.log = options.logger ?? newLogger(options.env?.MICRO_LOG_LEVEL ?? process.env.MICRO_LOG_LEVEL);
+    const code: Partial<Config> = {
+      serverName: options.name,
+      serverVersion: options.version,
+      serverId: options.id,
+      serverAddress: options.address,
+      serverAdvertise: options.advertise,
+      registerTTL: options.registerTTL,
+      registerInterval: options.registerInterval,
+      clientRetries: options.retries,
+      clientRequestTimeout: options.requestTimeout,
+    };
+    const fromArgv = options.args === undefined;
+    try {
+      this.config = resolveConfig(code, options.env ?? process.env, [...(options.args ?? process.argv.slice(2))]);
+      if (!this.config.serverName) throw new ConfigError("a service needs a name");
+      this.registry = options.registry ?? newRegistry(this.config.registry, this.config.registryAddress);
+    } catch (err) {
+      // A real process with bad flags gets one line and exit 1, as a CLI does.
+      if (fromArgv && (err instanceof ConfigError || err instanceof Error)) {
+        process.stderr.write(`${options.name || "service"}: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+      throw err;
+    }
+    const c = this.config;
+    this.name = c.serverName;
+    this.server = new Server({
+      name: c.serverName,
+      version: c.serverVersion,
+      id: c.serverId || undefined,
+      address: c.serverAddress,
+      advertise: c.serverAdvertise,
+      metadata: { ...options.metadata, ...c.serverMetadata },
+      maxBodySize: options.maxBodySize,
+      wrappers: options.wrapHandler,
+      logger: this.log,
+    });
+    this.cache = new CacheRegistry(this.registry, { logger: this.log });
+    this.client = new Client({
+      registry: this.cache,
+      fromService: c.serverName,
+      retries: c.clientRetries,
+      timeout: c.clientRequestTimeout,
+      strategy: c.selectorStrategy,
+      poolSize: c.clientPoolSize,
+      poolTTL: c.clientPoolTTL,
+      maxBodySize: options.maxBodySize,
+      wrappers: options.wrapCall,
+    });
+  }
+
+  /** Registers the methods of `handler` as endpoints `<name>.<Method>`. */
+  handle(name: string, handler: object, options?: HandleOptions): this {
+    this.server.handle(name, handler, options);
+    return this;
+  }
+
+  /** Starts, then resolves once the service has stopped (by signal or stop()). */
+  async run(): Promise<void> {
+    // Signals first: one that arrives while starting still stops cleanly.
+    if (this.options.handleSignals !== false) this.trapSignals();
+    try {
+      await this.start();
+    } catch (err) {
+      this.log.error(`${this.name}: ${(err as Error).message}`);
+      await this.stop().catch(() => undefined);
+      process.exitCode = 1;
+      return;
+    }
+    await this.stopped;
+  }
+
+  /** Listens and registers; re-registers every interval. */
+  start(): Promise<void> {
+    if (this.state !== "new") return Promise.reject(new Error(`service ${this.name} was already started`));
+    this.state = "starting";
+    this.stopped = new Promise<void>((r) => (this.resolveStopped = r));
+    this.starting = this.startUp();
+    return this.starting;
+  }
+
+  private async startUp(): Promise<void> {
+    this.log.info(`Starting [service] ${this.name}`);
+    await this.server.start();
+    this.log.info(`Server [mucp] Listening on ${this.server.address}`);
+    await this.register(3);
+    this.log.info(`Registry [${this.registry.name}] Registering node: ${this.server.id}`);
+    const interval = this.config.registerInterval;
+    if (interval > 0) {
+      this.ticker = setInterval(() => {
+        this.register(1).catch((err: Error) => this.log.warn(`Server register error: ${err.message}`));
+      }, interval);
+      this.ticker.unref();
+    }
+    if (this.state === "starting") this.state = "running";
+  }
+
+  /** Deregisters first so callers move on, then drains in-flight calls and closes. */
+  async stop(): Promise<void> {
+    if (this.state === "stopping" || this.state === "stopped") return this.stopped;
+    const wasStarted = this.state !== "new";
+    this.state = "stopping";
+    // A start in progress finishes first, so that what it registers is removed.
+    await this.starting?.catch(() => undefined);
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.onSignal) {
+      process.off("SIGTERM", this.onSignal);
+      process.off("SIGINT", this.onSignal);
+    }
+    if (wasStarted) {
+      this.log.info(`Registry [${this.registry.name}] Deregistering node: ${this.server.id}`);
+      try {
+        await this.registry.deregister(this.record());
+      } catch (err) {
+        this.log.warn(`Server deregister error: ${(err as Error).message}`);
+      }
+      await this.server.stop(this.options.gracePeriod ?? 10_000);
+    }
+    this.client.close();
+    await this.cache.close();
+    await this.registry.close();
+    this.state = "stopped";
+    if (wasStarted) this.log.info(`Stopped [service] ${this.name}`);
+    this.resolveStopped?.();
+  }
+
+  private resolveStopped: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
+
+  private record() {
+    return {
+      name: this.name,
+      version: this.server.version,
+      metadata: null,
+      endpoints: this.server.endpoints(),
+      nodes: [this.server.node(this.registry.name)],
+    };
+  }
+
+  private async register(attempts: number): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await sleep(exponentialBackoff(i));
+      try {
+        await this.registry.register(this.record(), { ttl: this.config.registerTTL });
+        return;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  private trapSignals(): void {
+    let signals = 0;
+    this.onSignal = () => {
+      if (++signals > 1) process.exit(1); // a second signal means "now"
+      this.log.info(`Received signal, stopping ${this.name}`);
+      void this.stop();
+    };
+    process.on("SIGTERM", this.onSignal);
+    process.on("SIGINT", this.onSignal);
+  }
+}
