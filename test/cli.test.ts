@@ -123,3 +123,19 @@ test("micro register/deregister service write and remove a definition", async ()
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^invalid service definition/);
 });
+
+test("micro call --metadata and MICRO_METADATA reach the handler", async () => {
+  const other = await startService("test/fixtures/node.ts", dir.path, [], { TEST_SERVICE_NAME: "test.md" });
+  try {
+    const r = await micro(["call", "--metadata", "X-User=ann,X-Team=core", "--metadata", "x-trace=t1", "test.md", "Node.Metadata", "{}"], env);
+    assert.equal(r.code, 0, r.stderr);
+    const md = JSON.parse(r.stdout) as Record<string, string>;
+    assert.equal(md["X-User"], "ann");
+    assert.equal(md["X-Team"], "core");
+    assert.equal(md["X-Trace"], "t1");
+    const viaEnv = await micro(["call", "test.md", "Node.Metadata", "{}"], { ...env, MICRO_METADATA: "X-From-Env=yes" });
+    assert.equal((JSON.parse(viaEnv.stdout) as Record<string, string>)["X-From-Env"], "yes");
+  } finally {
+    await stopAll([other]);
+  }
+});

@@ -9,9 +9,10 @@ export interface CallFlags {
   metadata?: string[];
 }
 
+/** key=value pairs; like upstream's string slices, a value may hold several, comma-separated. */
 function metadataOf(pairs: string[] | undefined): Record<string, string> {
   const md: Record<string, string> = {};
-  for (const p of pairs ?? []) {
+  for (const p of (pairs ?? []).flatMap((v) => v.split(","))) {
     const eq = p.indexOf("=");
     if (eq > 0) md[p.slice(0, eq)] = p.slice(eq + 1);
   }
