@@ -1,13 +1,20 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { canonicalKey, get, withMetadata, fromContext, outgoing } from "./metadata.js";
+import { canonicalKey, isHeaderKey, get, withMetadata, fromContext, outgoing } from "./metadata.js";
 
 test("canonical keys follow Go's textproto rules", () => {
   assert.equal(canonicalKey("micro-from-service"), "Micro-From-Service");
-  assert.equal(canonicalKey("X-MICRO-ID"), "X-Micro-Id");
-  assert.equal(canonicalKey("content-type"), "Content-Type");
-  assert.equal(canonicalKey("Timeout"), "Timeout");
+  assert.equal(canonicalKey("X-MICRO-ERROR"), "X-Micro-Error");
+  assert.equal(canonicalKey("content-TYPE"), "Content-Type");
+  assert.equal(canonicalKey("Micro-Id"), "Micro-Id");
+  assert.equal(canonicalKey("a-b-c"), "A-B-C");
+  assert.equal(canonicalKey("x_y-z"), "X_y-Z");
+  assert.equal(canonicalKey("-foo"), "-Foo");
   assert.equal(canonicalKey("bad key"), "bad key");
+  assert.equal(canonicalKey("föo"), "föo");
+  assert.equal(canonicalKey(""), "");
+  assert.ok(isHeaderKey("X-Trace_1"));
+  assert.ok(!isHeaderKey("bad key") && !isHeaderKey("") && !isHeaderKey("a:b"));
 });
 
 test("get tries the exact key then the canonical one", () => {

@@ -18,29 +18,46 @@ export function withMetadata<T>(md: Metadata, fn: () => T): T {
   return storage.run(md, fn);
 }
 
-/** Go's textproto.CanonicalMIMEHeaderKey: "micro-from-service" → "Micro-From-Service". */
+// RFC 7230 tchar: the bytes Go accepts in a header name.
+const TOKEN = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789") TOKEN[c.charCodeAt(0)] = 1;
+for (let c = 65; c <= 90; c++) TOKEN[c] = TOKEN[c + 32] = 1;
+
+/** Whether a char code may stand in a header key (an RFC 7230 token). */
+export const isToken = (c: number): boolean => c < 128 && TOKEN[c] === 1;
+
+/**
+ * Go's textproto.CanonicalMIMEHeaderKey: "micro-from-service" → "Micro-From-Service";
+ * first letter and every letter after "-" upper-case, the rest lower-case; a key
+ * with a non-token byte comes back as it is. Already-canonical keys cost no copy.
+ */
 export function canonicalKey(key: string): string {
   let upper = true;
-  let out = "";
-  let changed = false;
+  let canonical = true;
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
-    // Keys with characters outside the token set are left alone, as Go does.
-    if (!isTokenChar(c)) return key;
-    let d = c;
-    if (upper && c >= 97 && c <= 122) d = c - 32;
-    else if (!upper && c >= 65 && c <= 90) d = c + 32;
-    if (d !== c) changed = true;
-    out += String.fromCharCode(d);
-    upper = c === 45; // '-'
+    if (!isToken(c)) return key;
+    if (upper ? c >= 97 && c <= 122 : c >= 65 && c <= 90) canonical = false;
+    upper = c === 45;
   }
-  return changed ? out : key;
+  if (canonical) return key;
+  let out = "";
+  upper = true;
+  for (let i = 0; i < key.length; i++) {
+    let c = key.charCodeAt(i);
+    if (upper && c >= 97 && c <= 122) c -= 32;
+    else if (!upper && c >= 65 && c <= 90) c += 32;
+    out += String.fromCharCode(c);
+    upper = c === 45;
+  }
+  return out;
 }
 
-function isTokenChar(c: number): boolean {
-  if (c <= 32 || c >= 127) return false;
-  // separators of RFC 7230
-  return '"(),/:;<=>?@[\\]{}'.indexOf(String.fromCharCode(c)) < 0;
+/** Whether a key can travel as a header (Go silently drops the others). */
+export function isHeaderKey(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) if (!isToken(key.charCodeAt(i))) return false;
+  return true;
 }
 
 /** Upstream metadata.Get: the exact key, then its canonical form. */

@@ -1,7 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import {
-  canonicalKey,
   Http1Parser,
   serializeRequest,
   serializeRequestHead,
@@ -46,21 +45,6 @@ function parse(kind: "request" | "response", input: string | Buffer, split: "who
   for (let i = 0; i < buf.length; i += step) p.push(buf.subarray(i, i + step));
   return { sink, parser: p };
 }
-
-describe("canonicalKey", () => {
-  test("matches Go's CanonicalMIMEHeaderKey", () => {
-    assert.equal(canonicalKey("micro-id"), "Micro-Id");
-    assert.equal(canonicalKey("X-MICRO-ERROR"), "X-Micro-Error");
-    assert.equal(canonicalKey("content-TYPE"), "Content-Type");
-    assert.equal(canonicalKey("Micro-Id"), "Micro-Id");
-    assert.equal(canonicalKey("a-b-c"), "A-B-C");
-    assert.equal(canonicalKey("x_y-z"), "X_y-Z");
-    assert.equal(canonicalKey("-foo"), "-Foo");
-    assert.equal(canonicalKey("foo bar"), "foo bar");
-    assert.equal(canonicalKey("föo"), "föo");
-    assert.equal(canonicalKey(""), "");
-  });
-});
 
 describe("Http1Parser requests", () => {
   const twice = goRequest("127.0.0.1:8080", "0") + goRequest("127.0.0.1:8080", "1");

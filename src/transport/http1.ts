@@ -4,6 +4,7 @@
 
 import type { Socket } from "node:net";
 import type { Header, Message } from "./transport.js";
+import { canonicalKey, isHeaderKey, isToken } from "../metadata/metadata.js";
 
 export const DEFAULT_USER_AGENT = "micro-ts/0.1";
 export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
@@ -13,46 +14,6 @@ const CRLF = Buffer.from("\r\n");
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const EMPTY = Buffer.alloc(0);
 const MAX_CHUNK_LINE = 4096;
-
-// RFC 7230 tchar, the bytes Go accepts in a header name.
-const TOKEN = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789") TOKEN[c.charCodeAt(0)] = 1;
-for (let c = 65; c <= 90; c++) TOKEN[c] = TOKEN[c + 32] = 1;
-
-const isToken = (c: number): boolean => c < 128 && TOKEN[c] === 1;
-
-/**
- * Go's textproto.CanonicalMIMEHeaderKey: first letter and every letter after
- * "-" upper-case, the rest lower-case; keys with a non-token byte come back as-is.
- */
-export function canonicalKey(key: string): string {
-  let upper = true;
-  let canonical = true;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (!isToken(c)) return key;
-    if (upper ? c >= 97 && c <= 122 : c >= 65 && c <= 90) canonical = false;
-    upper = c === 45;
-  }
-  if (canonical) return key;
-  let out = "";
-  upper = true;
-  for (let i = 0; i < key.length; i++) {
-    let c = key.charCodeAt(i);
-    if (upper && c >= 97 && c <= 122) c -= 32;
-    else if (!upper && c >= 65 && c <= 90) c += 32;
-    out += String.fromCharCode(c);
-    upper = c === 45;
-  }
-  return out;
-}
-
-/** A header name Go would write (it silently drops the others). */
-export function isValidHeaderName(key: string): boolean {
-  if (key.length === 0) return false;
-  for (let i = 0; i < key.length; i++) if (!isToken(key.charCodeAt(i))) return false;
-  return true;
-}
 
 // ---------------------------------------------------------------- parser
 
@@ -554,7 +515,7 @@ function sortedLines(fields: Header): string {
   const keys = Object.keys(fields).sort();
   let s = "";
   for (const k of keys) {
-    if (!isValidHeaderName(k)) continue;
+    if (!isHeaderKey(k)) continue;
     s += `${k}: ${cleanValue(fields[k]!)}\r\n`;
   }
   return s;
