@@ -3,6 +3,7 @@
 import { FLAGS, convert, defaultConfig, type Config } from "../config/config.js";
 import { newRegistry, type Registry } from "../registry/index.js";
 import { Client } from "../client/client.js";
+import { withTimeout } from "../util/timeout.js";
 
 export interface Runtime {
   config: Config;
@@ -42,14 +43,6 @@ export async function closeRuntime(rt: Runtime): Promise<void> {
 }
 
 /** A registry call that gives up with a clear message instead of hanging. */
-export async function bounded<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function bounded<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
+  return withTimeout(work, ms, `${what}: no answer within ${ms} ms`);
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Result, Service, Watcher } from "./registry.js";
 import { LocalRegistry, defaultLocalRegistryDir } from "./local.js";
+import { withTimeout } from "../util/timeout.js";
 
 const CHILD = fileURLToPath(new URL("./testdata/local-child.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -33,16 +34,8 @@ function ids(services: Service[]): string[] {
 }
 
 /** The next event, or a failure after `ms` (a ref'd timer: the registry's own never keep the loop alive). */
-async function next(w: Watcher, ms = 3000): Promise<Result> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      w.next(),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function next(w: Watcher, ms = 3000): Promise<Result> {
+  return withTimeout(w.next(), ms, `no event within ${ms} ms`);
 }
 
 interface Child {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Result, type Service, type Watcher, WatcherStoppedError } from "./registry.js";
 import { MemoryRegistry } from "./memory.js";
+import { withTimeout } from "../util/timeout.js";
 
 function svc(name: string, version: string, ids: string[], meta: Record<string, string> = {}): Service {
   return {
@@ -14,17 +15,9 @@ function svc(name: string, version: string, ids: string[], meta: Record<string, 
   };
 }
 
-/** The next event, or a failure after `ms`; the timer is ref'd on purpose, since the registry's own timers never are. */
-async function next(w: Watcher, ms = 1000): Promise<Result> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      w.next(),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms))),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The next event, or a failure after `ms` (a ref'd timer: the registry's own never keep the loop alive). */
+function next(w: Watcher, ms = 1000): Promise<Result> {
+  return withTimeout(w.next(), ms, `no event within ${ms} ms`);
 }
 
 test("getService merges nodes per version and returns deep copies", async () => {

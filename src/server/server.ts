@@ -11,6 +11,7 @@ import { defaultCodecs, codecFor, CodecError, type Codec } from "../codec/index.
 import { advertiseHost, splitHostPort, joinHostPort } from "../util/addr.js";
 import { buildEndpoints, type HandleOptions, type HandlerContext, type RegisteredEndpoint } from "./handler.js";
 import { debugHandler } from "./debug.js";
+import type { Logger } from "../util/log.js";
 
 /** One decoded request, as handler wrappers see it. */
 export interface ServerRequest {
@@ -24,12 +25,6 @@ export interface ServerRequest {
 export type HandlerFunc = (request: ServerRequest) => Promise<unknown>;
 /** `(next) => next` around every handler call, outermost first. */
 export type HandlerWrapper = (next: HandlerFunc) => HandlerFunc;
-
-export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
 
 export interface ServerOptions {
   name: string;
@@ -67,8 +62,6 @@ export class Server {
   private readonly codecs = defaultCodecs();
   private transport: TransportServer | undefined;
   private chain: HandlerFunc | undefined;
-  private inFlight = 0;
-  private idle: (() => void) | undefined;
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -132,15 +125,7 @@ export class Server {
     const transport = this.transport;
     if (!transport) return;
     this.transport = undefined;
-    if (this.inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, graceMs);
-        this.idle = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+    // The transport drains: each connection closes once its requests are answered.
     await transport.close(graceMs);
   }
 
@@ -195,16 +180,11 @@ export class Server {
   }
 
   private run(request: ServerRequest, codec: Codec, conn: ServerConnection, id: string, deadline: number | undefined): void {
-    this.inFlight++;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     const finish = () => {
       done = true;
       if (timer) clearTimeout(timer);
-      if (--this.inFlight === 0 && this.idle) {
-        this.idle();
-        this.idle = undefined;
-      }
     };
     if (deadline !== undefined) {
       // The caller stops waiting at its deadline; answer then so the

@@ -55,6 +55,8 @@ export class Service {
   private ticker: NodeJS.Timeout | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
+  private resolveStopped: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
   private onSignal: (() => void) | undefined;
 
   constructor(options: ServiceOptions) {
@@ -185,9 +187,6 @@ export class Service {
     if (wasStarted) this.log.info(`Stopped [service] ${this.name}`);
     this.resolveStopped?.();
   }
-
-  private resolveStopped: (() => void) | undefined;
-  private starting: Promise<void> | undefined;
 
   private record() {
     return {

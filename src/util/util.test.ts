@@ -29,3 +29,10 @@ test("Go durations", () => {
   assert.equal(parseDuration("3"), 3000);
   assert.throws(() => parseDuration("5 parsecs"), /invalid duration/);
 });
+
+test("withTimeout passes results through and gives up with the message", async () => {
+  const { withTimeout } = await import("./timeout.js");
+  assert.equal(await withTimeout(Promise.resolve(7), 50, "late"), 7);
+  await assert.rejects(withTimeout(new Promise(() => {}), 20, "registry x: no answer within 20 ms"), /no answer within 20 ms/);
+  await assert.rejects(withTimeout(Promise.reject(new Error("own")), 50, "late"), /own/);
+});
