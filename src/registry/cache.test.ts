@@ -223,3 +223,26 @@ test("invalidate, pass-through calls, and close", async () => {
   assert.equal(flaky.lookups, 4, "after close, lookups go straight through");
   await flaky.close();
 });
+
+test("cached(): the current answer without waiting; arrays handed out never change", async (t) => {
+  const { flaky, cache } = setup();
+  t.after(() => cache.close());
+  await flaky.register(svc("s", "1", ["a", "b"]));
+  assert.equal(cache.cached("s"), undefined, "nothing before the first lookup");
+  await cache.getService("s");
+  const first = cache.cached("s")!;
+  assert.deepEqual(shape([...first]), ["1:a,b"]);
+  assert.equal(cache.cached("s"), first, "the same array while nothing changed: no copy per call");
+
+  await flaky.deregister(svc("s", "1", ["a"]));
+  await flaky.register(svc("s", "2", ["c"]));
+  await settle();
+  assert.deepEqual(shape([...first]), ["1:a,b"], "a holder's array is not changed under it");
+  assert.deepEqual(shape([...cache.cached("s")!]), ["1:b", "2:c"]);
+  assert.equal(flaky.lookups, 1);
+
+  await flaky.deregister(svc("s", "1", ["b"]));
+  await flaky.deregister(svc("s", "2", ["c"]));
+  await settle();
+  assert.equal(cache.cached("s"), undefined, "gone with its last node");
+});

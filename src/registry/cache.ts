@@ -78,6 +78,17 @@ export class CacheRegistry implements Registry {
     }
   }
 
+  /**
+   * The cached answer without waiting or copying, or undefined when a lookup
+   * is needed (then call getService). The arrays are shared: never change them.
+   */
+  cached(name: string): readonly Service[] | undefined {
+    if (this.#closed) return undefined;
+    this.#startWatch();
+    const entry = this.#entries.get(name);
+    return entry !== undefined && this.#fresh(entry) ? entry.services : undefined;
+  }
+
   /** Forget one service, so the next getService asks the registry. */
   invalidate(name: string): void {
     this.#entries.delete(name);
@@ -126,9 +137,9 @@ export class CacheRegistry implements Registry {
 
   async #fetch(name: string, lookup: Lookup, epoch: number): Promise<Service[]> {
     try {
-      const services = copyServices(await this.#registry.getService(name));
+      let services = copyServices(await this.#registry.getService(name));
       // The answer may predate events seen meanwhile; replaying them is idempotent.
-      for (const event of lookup.events) applyEvent(services, event);
+      for (const event of lookup.events) services = applyEvent(services, event);
       this.#outageReported = false;
       if (this.#closed) return services;
       // Empty answers are not cached (as upstream): a new service shows up on the next lookup.
@@ -183,7 +194,7 @@ export class CacheRegistry implements Registry {
     this.#lookups.get(name)?.events.push(event);
     const entry = this.#entries.get(name);
     if (!entry) return; // not cached: nothing to keep current
-    applyEvent(entry.services, event);
+    entry.services = applyEvent(entry.services, event);
     if (entry.services.length === 0) this.#entries.delete(name);
   }
 
@@ -214,20 +225,22 @@ export class CacheRegistry implements Registry {
  * rule): create/update take the event's service fields and add or replace its
  * nodes; delete removes its nodes, and the version once it has none left.
  */
-function applyEvent(services: Service[], { action, service }: Result): void {
+function applyEvent(services: Service[], { action, service }: Result): Service[] {
+  // Copy on write: arrays handed out by cached() are never changed under their holders.
   const index = services.findIndex((s) => s.version === service.version);
   const eventNodes = service.nodes ?? [];
+  const out = [...services];
   if (action === "delete") {
-    if (index < 0) return;
+    if (index < 0) return services;
     const gone = new Set(eventNodes.map((n) => n.id));
     const kept = (services[index]!.nodes ?? []).filter((n) => !gone.has(n.id));
-    if (kept.length > 0) services[index]!.nodes = kept;
-    else services.splice(index, 1);
-    return;
+    if (kept.length > 0) out[index] = { ...services[index]!, nodes: kept };
+    else out.splice(index, 1);
+    return out;
   }
   if (index < 0) {
-    services.push(copyService(service));
-    return;
+    out.push(copyService(service));
+    return out;
   }
   const nodes = [...(services[index]!.nodes ?? [])];
   for (const node of eventNodes) {
@@ -235,7 +248,8 @@ function applyEvent(services: Service[], { action, service }: Result): void {
     if (at >= 0) nodes[at] = copyNode(node);
     else nodes.push(copyNode(node));
   }
-  services[index] = copyService(service, nodes);
+  out[index] = copyService(service, nodes);
+  return out;
 }
 
 function message(error: unknown): string {

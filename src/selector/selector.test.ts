@@ -59,3 +59,21 @@ test("an unknown service is upstream's 500 not found", async () => {
   await assert.rejects(sel.select("nope"), (e: unknown) =>
     e instanceof MicroError && e.code === 500 && e.detail === "service nope: not found" && e.id === "go.micro.client");
 });
+
+test("selectNow picks from a cache without waiting, and says when a lookup is needed", async () => {
+  const { MemoryRegistry } = await import("../registry/memory.js");
+  const { CacheRegistry } = await import("../registry/cache.js");
+  const mem = new MemoryRegistry();
+  const cache = new CacheRegistry(mem);
+  await mem.register(svc("1", ["a", "b"]));
+  const sel = new Selector(cache, { strategy: "roundrobin" });
+  assert.equal(sel.selectNow("s"), undefined);
+  await sel.select("s");
+  const ids = [sel.selectNow("s")!.id, sel.selectNow("s")!.id];
+  assert.deepEqual(ids.sort(), ["a", "b"]);
+  sel.mark("a", false);
+  assert.deepEqual([sel.selectNow("s")!.id, sel.selectNow("s")!.id], ["b", "b"]);
+  // A registry without a cache never answers synchronously.
+  assert.equal(new Selector(mem).selectNow("s"), undefined);
+  await cache.close();
+});

@@ -2,6 +2,7 @@
 // filters, skipping nodes that recently refused connections (upstream waits
 // for the TTL; we stop sending to a dead node as soon as one call sees it).
 import type { Node, Registry, Service } from "../registry/registry.js";
+import type { CacheRegistry } from "../registry/cache.js";
 import { internalServerError } from "../errors/errors.js";
 
 export type Strategy = "random" | "roundrobin";
@@ -29,12 +30,16 @@ export class Selector {
   /** round-robin position per service name */
   private readonly cursor = new Map<string, number>();
   /** flattened nodes per registry answer, so repeated picks do no work */
-  private readonly flat = new WeakMap<Service[], Node[]>();
+  private readonly flat = new WeakMap<readonly Service[], Node[]>();
+  /** The registry's synchronous cache lookup, when it has one. */
+  private readonly cached: ((name: string) => readonly Service[] | undefined) | undefined;
 
   constructor(registry: Registry, options: SelectorOptions = {}) {
     this.registry = registry;
     this.strategy = options.strategy ?? "random";
     this.downTime = options.downTime ?? 30_000;
+    const c = (registry as Partial<CacheRegistry>).cached;
+    this.cached = typeof c === "function" ? c.bind(registry) : undefined;
   }
 
   /** One node for one attempt; a MicroError 500 when there is none, as upstream. */
@@ -43,17 +48,27 @@ export class Selector {
     return this.pick(service, services, options);
   }
 
+  /**
+   * select without waiting, when the registry is a cache that holds the
+   * service; undefined means "call select". Throws as select does.
+   */
+  selectNow(service: string, options?: SelectOptions): Node | undefined {
+    const services = this.cached?.(service);
+    return services === undefined ? undefined : this.pick(service, services, options);
+  }
+
   /** The synchronous part of select, over a registry answer. */
-  pick(service: string, services: Service[], options?: SelectOptions): Node {
+  pick(service: string, services: readonly Service[], options?: SelectOptions): Node {
     if (services.length === 0) throw internalServerError("go.micro.client", "service %s: not found", service);
     let nodes: Node[];
     if (options?.filters?.length) {
-      let filtered = services;
+      let filtered = [...services]; // filters get their own array: the cache's is shared
       for (const f of options.filters) filtered = f(filtered);
       nodes = flatten(filtered);
     } else {
-      nodes = this.flat.get(services) ?? flatten(services);
-      this.flat.set(services, nodes);
+      let flat = this.flat.get(services);
+      if (flat === undefined) this.flat.set(services, (flat = flatten(services)));
+      nodes = flat;
     }
     if (this.down.size > 0) {
       // When every node looks down, try them anyway: a mark may be stale, and
@@ -95,7 +110,7 @@ export class Selector {
   }
 }
 
-function flatten(services: Service[]): Node[] {
+function flatten(services: readonly Service[]): Node[] {
   if (services.length === 1) return services[0]!.nodes ?? [];
   const out: Node[] = [];
   for (const s of services) if (s.nodes) out.push(...s.nodes);
