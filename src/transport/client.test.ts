@@ -46,6 +46,12 @@ async function freePort(): Promise<string> {
   return address;
 }
 
+const goRequestBytes = (host: string) =>
+  `POST / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 16\r\n` +
+  "Accept: application/json\r\nContent-Type: application/json\r\nMicro-Endpoint: Say.Hello\r\n" +
+  "Micro-Id: 0\r\nMicro-Method: Say.Hello\r\nMicro-Service: go.micro.srv.greeter\r\nTimeout: 5000000000\r\n\r\n" +
+  '{"name":"John"}\n';
+
 describe("transport client", () => {
   test("one request round-trips", async () => {
     const s = await start();
@@ -106,6 +112,48 @@ describe("transport client", () => {
     assert.ok(maxPerConn <= 64 && maxPerConn > 1, `max in flight per connection ${maxPerConn}`);
     assert.ok(perConn.size <= Math.ceil(N / 64) + 1, `used ${perConn.size} connections`);
     assert.ok(c.connections <= perConn.size);
+  });
+
+  test("a busy address gets `spread` connections; one call at a time uses one", async () => {
+    const conns = new Set<ServerConnection>();
+    const s = await start((m, conn) => {
+      conns.add(conn);
+      setTimeout(() => echo(m, conn), 5);
+    });
+    const one = client({ spread: 4 });
+    for (let i = 0; i < 20; i++) await one.request(s.address, msg(i), 1000);
+    assert.equal(conns.size, 1, "sequential calls share one connection");
+
+    conns.clear();
+    const busy = client({ spread: 3 });
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => busy.request(s.address, msg(`${round}-${i}`), 2000)));
+    }
+    assert.equal(busy.connections, 3);
+    assert.equal(conns.size, 3);
+  });
+
+  test("call(): shared header plus Micro-Id and Timeout, in Go's bytes; keepHeaders trims the answer", async () => {
+    const seen: string[] = [];
+    const { address } = await rawServer((sock) => {
+      let buf = "";
+      sock.on("data", (d) => {
+        buf += d.toString();
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0 || buf.length < end + 4 + 2) return;
+        seen.push(buf);
+        const id = /Micro-Id: (\S*)/.exec(buf)![1];
+        buf = "";
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nAccept: x\r\nContent-Type: application/json\r\nMicro-Id: ${id}\r\nTimeout: 1\r\n\r\nok`);
+      });
+    });
+    const c = client({ userAgent: "Go-http-client/1.1", keepHeaders: ["Content-Type"] });
+    const shared = { "Micro-Service": "go.micro.srv.greeter", "Micro-Method": "Say.Hello", "Micro-Endpoint": "Say.Hello", "Content-Type": "application/json", Accept: "application/json" };
+    const rsp = await c.call(address, shared, "0", 5000, Buffer.from('{"name":"John"}\n'));
+    assert.equal(seen[0], goRequestBytes(address));
+    assert.deepEqual(rsp.header, { "Content-Length": "2", "Content-Type": "application/json", "Micro-Id": "0" });
+    await c.call(address, shared, "1", 250, Buffer.from('{"name":"John"}\n'));
+    assert.match(seen[1]!, /\r\nMicro-Id: 1\r\n.*\r\nTimeout: 250000000\r\n\r\n/s);
   });
 
   test("maxInFlightPerConnection=1 sends one request per connection at a time, bounded by poolSize", async () => {

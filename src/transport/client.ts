@@ -8,19 +8,30 @@ import {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_USER_AGENT,
   FrameWriter,
+  HeadTemplate,
   Http1Parser,
+  requestTemplate,
   serializeRequestHead,
   type Http1Error,
   type Http1Head,
   type Http1Sink,
 } from "./http1.js";
-import { TransportError, type Message } from "./transport.js";
+import { TransportError, type Header, type Message } from "./transport.js";
+import { TimerWheel, WheelEntry } from "../util/wheel.js";
 
 export interface TransportClientOptions {
   /** Most connections per address. Default 100 (go-micro's DefaultPoolSize). */
   poolSize?: number;
   /** Requests in flight on one connection. Default 64; 1 = go-micro compatible. */
   maxInFlightPerConnection?: number;
+  /** Connections a busy address gets before requests share them up to maxInFlightPerConnection. Default 4. */
+  spread?: number;
+  /**
+   * Only these response header keys reach the caller (default: all). A
+   * go-micro server echoes every request header in each answer; a caller
+   * that reads two of them need not pay for the rest.
+   */
+  keepHeaders?: readonly string[];
   /** Close a connection after this many ms without traffic and nothing in flight. Default 60 000. */
   idleTtl?: number;
   /** Give up connecting after this many ms. Default 5 000. */
@@ -38,57 +49,69 @@ const MAX_TIMER_MS = 0x7fffffff;
 // How many queued requests a freed slot looks past when the first ones' Micro-Ids are busy on that connection.
 const QUEUE_LOOKAHEAD = 16;
 
-/** One call: lives in a pool queue, then in a connection's in-flight map. */
-class Pending {
+/** One call: lives in a pool queue, then in a connection's in-flight map; its deadline sits in the client's timer wheel. */
+class Pending extends WheelEntry {
   readonly id: string;
   readonly address: string;
   readonly timeoutMs: number;
-  msg: Message | null;
-  resolve: (m: Message) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout | undefined = undefined;
+  /** The whole header, or (when timeoutHeader is set) the part shared with other calls. */
+  header: Header | null;
+  body: Buffer | null;
+  /** Set for call(): the Timeout header value, written with id into the shared header's template. */
+  readonly timeoutHeader: string | null;
+  resolve: (m: Message) => void = noop;
+  reject: (e: Error) => void = noop;
+  wheel: TimerWheel | null = null;
   conn: ClientConn | null = null;
   done = false;
 
-  constructor(id: string, address: string, msg: Message, timeoutMs: number, resolve: (m: Message) => void, reject: (e: Error) => void) {
+  constructor(id: string, address: string, header: Header, body: Buffer, timeoutHeader: string | null, timeoutMs: number) {
+    super();
     this.id = id;
     this.address = address;
-    this.msg = msg;
+    this.header = header;
+    this.body = body;
+    this.timeoutHeader = timeoutHeader;
     this.timeoutMs = timeoutMs;
-    this.resolve = resolve;
-    this.reject = reject;
   }
 
   settle(err: Error | null, msg?: Message): void {
     if (this.done) return;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.msg = null;
+    if (this.wheel !== null) this.wheel.remove(this);
+    this.header = this.body = null;
     if (err) this.reject(err);
     else this.resolve(msg!);
   }
-}
 
-function onRequestTimeout(p: Pending): void {
-  if (p.done) return;
-  p.settle(new TransportError("ETIMEDOUT", `request to ${p.address} timed out after ${p.timeoutMs}ms`, p.address));
-  p.conn?.timedOut();
+  onExpire(): void {
+    if (this.done) return;
+    this.settle(new TransportError("ETIMEDOUT", `request to ${this.address} timed out after ${this.timeoutMs}ms`, this.address));
+    this.conn?.timedOut();
+  }
 }
 
 export class TransportClient {
   readonly poolSize: number;
   readonly maxInFlight: number;
+  readonly spread: number;
+  readonly keepHeaders: ReadonlySet<string> | undefined;
   readonly idleTtl: number;
   readonly dialTimeout: number;
   readonly maxBodySize: number;
   readonly userAgent: string;
   readonly lookup: LookupFunction | undefined;
   private readonly pools = new Map<string, Pool>();
+  // One timer for every request's deadline instead of one per request.
+  private readonly wheel = new TimerWheel({ tick: 5 });
   private closed = false;
 
   constructor(opts: TransportClientOptions = {}) {
     this.poolSize = Math.max(1, opts.poolSize ?? 100);
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? 64);
+    this.spread = Math.min(this.poolSize, Math.max(1, opts.spread ?? 4));
+    // Micro-Id matches answers to requests: always kept.
+    this.keepHeaders = opts.keepHeaders === undefined ? undefined : new Set([...opts.keepHeaders, "Micro-Id"]);
     this.idleTtl = opts.idleTtl ?? 60_000;
     this.dialTimeout = opts.dialTimeout ?? 5_000;
     this.maxBodySize = opts.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
@@ -98,6 +121,20 @@ export class TransportClient {
 
   /** Sends msg (whose header carries Micro-Id) to address and resolves with the answer. */
   request(address: string, msg: Message, timeoutMs: number): Promise<Message> {
+    return this.enqueue(address, msg.header["Micro-Id"] ?? "", msg.header, msg.body, null, timeoutMs);
+  }
+
+  /**
+   * A mucp call: the wire header is `shared` plus Micro-Id and Timeout (ns).
+   * Pass the same `shared` object for calls that share it (same service,
+   * endpoint, content type and metadata): its serialised form is reused.
+   * Never change a `shared` object after its first use.
+   */
+  call(address: string, shared: Header, id: string, timeoutMs: number, body: Buffer): Promise<Message> {
+    return this.enqueue(address, id, shared, body, `${Math.max(1, Math.round(timeoutMs))}000000`, timeoutMs);
+  }
+
+  private enqueue(address: string, id: string, header: Header, body: Buffer, timeoutHeader: string | null, timeoutMs: number): Promise<Message> {
     if (this.closed) return Promise.reject(new TransportError("ECLOSED", "transport client is closed", address));
     let pool = this.pools.get(address);
     if (pool === undefined) {
@@ -111,16 +148,14 @@ export class TransportClient {
       pool = new Pool(this, address, host, port);
       this.pools.set(address, pool);
     }
-    const id = msg.header["Micro-Id"] ?? "";
-    const target = pool;
-    return new Promise<Message>((resolve, reject) => {
-      const p = new Pending(id, address, msg, timeoutMs, resolve, reject);
-      if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
-        p.timer = setTimeout(onRequestTimeout, timeoutMs, p);
-        p.timer.unref();
-      }
-      target.submit(p);
-    });
+    const p = new Pending(id, address, header, body, timeoutHeader, timeoutMs);
+    const promise = promiseFor(p);
+    if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
+      p.wheel = this.wheel;
+      this.wheel.add(p, Date.now() + timeoutMs);
+    }
+    pool.submit(p);
+    return promise;
   }
 
   /** Destroys every connection and fails whatever is queued or in flight with ECLOSED. */
@@ -151,6 +186,7 @@ class Pool {
   readonly port: number;
   readonly conns: ClientConn[] = [];
   dialing = 0;
+  private readonly templates = new WeakMap<Header, HeadTemplate>();
   private queue: Pending[] = [];
   private qHead = 0;
 
@@ -161,10 +197,23 @@ class Pool {
     this.port = port;
   }
 
+  /** The serialised form of a call's shared header, made once per header object. */
+  template(shared: Header): HeadTemplate {
+    let t = this.templates.get(shared);
+    if (t === undefined) this.templates.set(shared, (t = requestTemplate(shared, this.address, this.client.userAgent)));
+    return t;
+  }
+
   submit(p: Pending): void {
     const conn = this.pick(p.id);
     if (conn !== null) {
       conn.send(p);
+      // Busy: open another connection (up to `spread`) so that two processes
+      // work in parallel on different batches instead of taking turns on one.
+      if (conn.live > 1 && this.dialing === 0 && this.conns.length < this.client.spread) {
+        this.dialing++;
+        this.conns.push(new ClientConn(this));
+      }
       return;
     }
     this.queue.push(p);
@@ -283,7 +332,7 @@ class ClientConn implements Http1Sink {
   constructor(pool: Pool) {
     this.pool = pool;
     const client = pool.client;
-    this.parser = new Http1Parser("response", this, { maxBodySize: client.maxBodySize });
+    this.parser = new Http1Parser("response", this, { maxBodySize: client.maxBodySize, keepHeaders: client.keepHeaders });
     const socket = client.lookup === undefined
       ? connect({ host: pool.host, port: pool.port, noDelay: true })
       : connect({ host: pool.host, port: pool.port, noDelay: true, lookup: client.lookup });
@@ -303,19 +352,28 @@ class ClientConn implements Http1Sink {
     socket.on("close", () => this.onClose());
   }
 
+  /** Requests in flight that someone still waits for (timed-out ones excluded). */
+  get live(): number {
+    return this.inflight.size - this.zombies;
+  }
+
   /** Connected, not dying, and not told to stop by the server. */
   get usable(): boolean {
     return this.ready && this.reusable && !this.dead;
   }
 
   send(p: Pending): void {
-    const msg = p.msg!;
+    const header = p.header!;
+    const body = p.body!;
     p.conn = this;
-    p.msg = null;
+    p.header = p.body = null;
     if (this.inflight.size === 0) this.socket.ref();
     this.inflight.set(p.id, p);
     const pool = this.pool;
-    this.writer.push(serializeRequestHead(msg.header, pool.address, msg.body.length, pool.client.userAgent), msg.body);
+    const head = p.timeoutHeader === null
+      ? serializeRequestHead(header, pool.address, body.length, pool.client.userAgent)
+      : pool.template(header).fill(body.length, p.id, p.timeoutHeader);
+    this.writer.push(head, body);
   }
 
   private onConnect(): void {
@@ -429,6 +487,21 @@ class ClientConn implements Http1Sink {
     this.inflight.clear();
     this.pool.removed(this, null);
   }
+}
+
+function noop(): void {}
+
+// Hands a promise's settle functions to its Pending without a closure per call.
+let binding: Pending | null = null;
+function bindSettlers(resolve: (m: Message) => void, reject: (e: Error) => void): void {
+  binding!.resolve = resolve;
+  binding!.reject = reject;
+}
+function promiseFor(p: Pending): Promise<Message> {
+  binding = p;
+  const promise = new Promise<Message>(bindSettlers);
+  binding = null;
+  return promise;
 }
 
 function isReady(c: ClientConn): boolean {

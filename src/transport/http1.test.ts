@@ -6,6 +6,8 @@ import {
   serializeRequestHead,
   serializeResponse,
   serializeResponseHead,
+  requestTemplate,
+  responseTemplate,
   type Http1Error,
   type Http1Head,
   type Http1Sink,
@@ -240,6 +242,37 @@ describe("Http1Parser responses", () => {
 });
 
 describe("serialisers", () => {
+  test("head templates give the serialisers' exact bytes", () => {
+    const shared = {
+      "Micro-Service": "go.micro.srv.greeter", "Micro-Method": "Say.Hello", "Micro-Endpoint": "Say.Hello",
+      "Content-Type": "application/json", Accept: "application/json", "X-Zeta": "last", "A-First": "first",
+    };
+    const t = requestTemplate(shared, "127.0.0.1:8080", "Go-http-client/1.1");
+    for (const [len, id, timeout] of [[16, "0", "5000000000"], [0, "12345", "1000000"], [1_048_576, "", "7000000"]] as const) {
+      const whole = { ...shared, "Micro-Id": id, Timeout: timeout };
+      assert.equal(t.fill(len, id, timeout), serializeRequestHead(whole, "127.0.0.1:8080", len, "Go-http-client/1.1"));
+    }
+    assert.equal(t.fill(16, "0", "5000000000").replace("A-First: first\r\n", "").replace("X-Zeta: last\r\n", "") + GO_BODY, goRequest("127.0.0.1:8080"));
+
+    const base = { ...shared, "Micro-Id": "0", "X-Micro-Id": "0", Timeout: "5000000000", "User-Agent": "Go-http-client/1.1" };
+    for (const ct of ["application/json", undefined]) {
+      const r = responseTemplate(base, ct);
+      const header: Record<string, string> = { "Micro-Id": "77", "X-Micro-Id": "77" };
+      if (ct) header["Content-Type"] = ct;
+      assert.equal(r.fill(20, "77", "77"), serializeResponseHead(base, header, 20));
+    }
+  });
+
+  test("a parser that keeps some headers still frames by all of them", () => {
+    const rsp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nAccept: a\r\nMicro-Id: 9\r\nMicro-Error: e\r\nTimeout: 1\r\n\r\nokHTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    const { sink } = parse("response", rsp, "whole", { keepHeaders: new Set(["Micro-Id", "Micro-Error"]) });
+    assert.equal(sink.events.length, 2);
+    const [a, b] = sink.events as Array<Extract<Event, { kind: "msg" }>>;
+    assert.deepEqual(a!.head.header, { "Content-Length": "2", "Micro-Id": "9", "Micro-Error": "e" });
+    assert.equal(a!.body, "ok");
+    assert.equal(b!.head.close, true);
+  });
+
   test("request bytes are what Go's Request.Write produces", () => {
     const msg = {
       header: {

@@ -17,6 +17,11 @@ const MAX_CHUNK_LINE = 4096;
 
 // ---------------------------------------------------------------- parser
 
+// Valid header names seen → canonical form. The same dozen names arrive on
+// every message; a hit skips the per-byte checks. A pure memo, bounded.
+const KEY_CACHE = new Map<string, string>();
+const KEY_CACHE_MAX = 512;
+
 export interface Http1Head {
   /** Request method; "" for responses. */
   method: string;
@@ -56,6 +61,8 @@ export interface Http1Sink {
 export interface Http1ParserOptions {
   maxHeaderSize?: number;
   maxBodySize?: number;
+  /** Only these (canonical) header keys are kept in Http1Head.header; framing still uses all. Default: all. */
+  keepHeaders?: ReadonlySet<string>;
 }
 
 const enum State {
@@ -79,6 +86,7 @@ export class Http1Parser {
   private readonly sink: Http1Sink;
   private readonly maxHeader: number;
   private readonly maxBody: number;
+  private readonly keep: ReadonlySet<string> | undefined;
   private state = State.Head;
   private head: Http1Head | null = null;
   // Framing decided by the head being parsed.
@@ -102,6 +110,7 @@ export class Http1Parser {
     this.sink = sink;
     this.maxHeader = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     this.maxBody = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+    this.keep = options.keepHeaders;
   }
 
   /** True once failed or stopped. */
@@ -398,18 +407,26 @@ export class Http1Parser {
       if (first === 32 || first === 9) throw new Http1Error("obsolete header line folding");
       const colon = s.indexOf(":", pos);
       if (colon <= pos || colon > end) throw new Http1Error("malformed header line");
-      // Go's reader: token bytes are canonicalised, a space keeps the key as-is, anything else is an error.
-      for (let i = pos; i < colon; i++) {
-        const c = s.charCodeAt(i);
-        if (!isToken(c) && c !== 32) throw new Http1Error("invalid header name");
+      const rawKey = s.slice(pos, colon);
+      let key = KEY_CACHE.get(rawKey);
+      if (key === undefined) {
+        // Go's reader: token bytes are canonicalised, a space keeps the key as-is, anything else is an error.
+        for (let i = pos; i < colon; i++) {
+          const c = s.charCodeAt(i);
+          if (!isToken(c) && c !== 32) throw new Http1Error("invalid header name");
+        }
+        key = canonicalKey(rawKey);
+        // Interned (as a property name is), so header[key] below needs no hashing per message.
+        if (KEY_CACHE.size < KEY_CACHE_MAX) KEY_CACHE.set(rawKey, (key = Object.keys({ [key]: 0 })[0]!));
       }
-      const key = canonicalKey(s.slice(pos, colon));
+      pos = end + 2;
+      const framing = key === "Content-Length" || key === "Transfer-Encoding" || key === "Connection";
+      if (!framing && this.keep !== undefined && !this.keep.has(key)) continue;
       let vs = colon + 1;
       let ve = end;
       while (vs < ve && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
       while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
       const value = s.slice(vs, ve);
-      pos = end + 2;
       if (key === "Content-Length") {
         if (contentLength !== undefined && contentLength !== value) throw new Http1Error("conflicting Content-Length headers");
         contentLength = value;
@@ -530,7 +547,7 @@ function stringValue(v: unknown): string | undefined {
  * request line, Host, User-Agent, Content-Length, then the other headers sorted.
  * A User-Agent in `header` wins over `userAgent`, as in Go.
  */
-export function serializeRequestHead(header: Header, host: string, contentLength: number, userAgent: string = DEFAULT_USER_AGENT): string {
+export function serializeRequestHead(header: Header, host: string, contentLength: number | string, userAgent: string = DEFAULT_USER_AGENT): string {
   const fields: Header = {};
   let ua = userAgent;
   for (const k in header) {
@@ -553,7 +570,7 @@ export function serializeRequestHead(header: Header, host: string, contentLength
  * Content-Length (also 0), then `base` (the connection's first request headers,
  * minus Host) overwritten by `header`, sorted.
  */
-export function serializeResponseHead(base: Header | null, header: Header, contentLength: number): string {
+export function serializeResponseHead(base: Header | null, header: Header, contentLength: number | string): string {
   const fields: Header = {};
   if (base !== null) {
     for (const k in base) {
@@ -576,6 +593,54 @@ export function serializeResponseHead(base: Header | null, header: Header, conte
     fields[ck] = v;
   }
   return `HTTP/1.1 200 OK\r\nContent-Length: ${contentLength}\r\n${sortedLines(fields)}\r\n`;
+}
+
+/**
+ * A serialised head with three holes, for heads that differ per message in
+ * three values only (a call's Content-Length, Micro-Id and Timeout; an
+ * answer's Content-Length, Micro-Id and X-Micro-Id). Built by serialising
+ * once with markers, so the bytes are exactly the serialiser's.
+ */
+export class HeadTemplate {
+  private readonly p0: string;
+  private readonly p1: string;
+  private readonly p2: string;
+  private readonly p3: string;
+
+  /** `head` must contain HOLE[0], HOLE[1], HOLE[2] once each, in that order. */
+  constructor(head: string) {
+    const a = head.indexOf(HOLE[0]);
+    const b = head.indexOf(HOLE[1]);
+    const c = head.indexOf(HOLE[2]);
+    if (a < 0 || b < a || c < b) throw new Error("head template: holes missing or out of order");
+    this.p0 = head.slice(0, a);
+    this.p1 = head.slice(a + HOLE[0].length, b);
+    this.p2 = head.slice(b + HOLE[1].length, c);
+    this.p3 = head.slice(c + HOLE[2].length);
+  }
+
+  fill(a: string | number, b: string, c: string): string {
+    return this.p0 + a + this.p1 + b + this.p2 + c + this.p3;
+  }
+}
+
+/** Markers for HeadTemplate holes: NUL never occurs in a valid header value. */
+export const HOLE = ["\u0000A\u0000", "\u0000B\u0000", "\u0000C\u0000"] as const;
+
+/** The template of Request.Write's head for `shared` plus Micro-Id and Timeout: fill(contentLength, id, timeout). */
+export function requestTemplate(shared: Header, host: string, userAgent: string = DEFAULT_USER_AGENT): HeadTemplate {
+  // Sorted, Micro-Id comes before Timeout; Content-Length is always ahead of both.
+  const header: Header = Object.assign({}, shared);
+  header["Micro-Id"] = HOLE[1];
+  header.Timeout = HOLE[2];
+  return new HeadTemplate(serializeRequestHead(header, host, HOLE[0], userAgent));
+}
+
+/** The template of Response.Write's head for a plain answer: fill(contentLength, id, id). */
+export function responseTemplate(base: Header | null, contentType: string | undefined): HeadTemplate {
+  const header: Header = { "Micro-Id": HOLE[1], "X-Micro-Id": HOLE[2] };
+  if (contentType !== undefined) header["Content-Type"] = contentType;
+  return new HeadTemplate(serializeResponseHead(base, header, HOLE[0]));
 }
 
 export function serializeRequest(msg: Message, host: string, userAgent?: string): Buffer {

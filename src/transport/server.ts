@@ -8,7 +8,9 @@ import {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_HEADER_SIZE,
   FrameWriter,
+  HeadTemplate,
   Http1Parser,
+  responseTemplate,
   serializeErrorResponse,
   serializeResponseHead,
   type Http1Error,
@@ -35,6 +37,7 @@ const WRITE_BACKLOG_LIMIT = 1024 * 1024;
 const LINGER_MS = 1_000;
 // How long answers may still be awaited after the peer stopped sending.
 const HALF_OPEN_MS = 60_000;
+const MAX_TEMPLATES = 16;
 
 /** Binds `address` ("host:port", ":0", "127.0.0.1:0") and serves mucp messages to onMessage. */
 export function listen(address: string, onMessage: MessageHandler, options: ListenOptions = {}): Promise<TransportServer> {
@@ -132,6 +135,8 @@ class Conn implements ServerConnection, Http1Sink {
   private readonly writer: FrameWriter;
   // Headers of the first request, which every answer on this connection repeats (go-micro's rsp.Header = r.Header).
   private base: Header | null = null;
+  // reply()'s heads by Content-Type: base is fixed per connection, so only lengths and ids vary.
+  private readonly templates = new Map<string, HeadTemplate>();
   // Micro-Ids read and not yet answered: what "in flight" means for draining.
   private readonly outstanding = new Set<string>();
   private ending = false;
@@ -176,14 +181,33 @@ class Conn implements ServerConnection, Http1Sink {
     let header = msg.header;
     const id = header["Micro-Id"];
     if (id !== undefined) {
-      this.outstanding.delete(id);
       // Keep X-Micro-Id in step, or the first request's copy would answer for this one.
       if (header["X-Micro-Id"] !== id) header = { ...header, "X-Micro-Id": id };
-    } else if (this.outstanding.size === 1) {
-      this.outstanding.clear();
     }
-    const body = msg.body;
-    this.writer.push(serializeResponseHead(this.base, header, body.length), body);
+    this.answered(id);
+    this.queue(serializeResponseHead(this.base, header, msg.body.length), msg.body);
+  }
+
+  reply(id: string, contentType: string | undefined, body: Buffer): void {
+    if (this.closed || this.ending) return;
+    this.answered(id);
+    const key = contentType ?? "";
+    let t = this.templates.get(key);
+    if (t === undefined) {
+      // Few content types per connection; the bound only guards against a peer that sends a new one each time.
+      if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+      this.templates.set(key, (t = responseTemplate(this.base, contentType)));
+    }
+    this.queue(t.fill(body.length, id, id), body);
+  }
+
+  private answered(id: string | undefined): void {
+    if (id !== undefined) this.outstanding.delete(id);
+    else if (this.outstanding.size === 1) this.outstanding.clear();
+  }
+
+  private queue(head: string, body: Buffer): void {
+    this.writer.push(head, body);
     if (!this.paused && this.socket.writableLength > WRITE_BACKLOG_LIMIT) {
       this.paused = true;
       this.socket.pause();
