@@ -2,9 +2,9 @@
 // failures with a fresh selection each attempt (reference §3).
 import type { Node, Registry } from "../registry/registry.js";
 import { TransportClient } from "../transport/client.js";
-import type { Message } from "../transport/transport.js";
+import type { Header, Message } from "../transport/transport.js";
 import { MicroError, internalServerError, timeout as timeoutError, parse } from "../errors/errors.js";
-import { canonical, fromContext, outgoing, type Metadata } from "../metadata/metadata.js";
+import { canonical, carriesMetadata, fromContext, outgoing, type Metadata } from "../metadata/metadata.js";
 import { defaultCodecs, codecFor, type Codec } from "../codec/index.js";
 import { Selector, type Filter, type Strategy } from "../selector/selector.js";
 import { exponentialBackoff, sleep } from "../util/backoff.js";
@@ -71,6 +71,10 @@ export interface ClientOptions {
 export const retryOnError: RetryFunc = (err) => err.code === 408 || err.code === 500;
 
 const CLIENT_ID = "go.micro.client";
+const EMPTY_METADATA: Metadata = Object.freeze({}) as Metadata;
+const MAX_SHARED_HEADERS = 1024;
+/** The answer headers a call reads (Micro-Id is kept by the transport). */
+const RESPONSE_HEADERS = ["Micro-Error", "X-Micro-Error", "Content-Type"];
 /** Transport failures that say the node itself is gone or unreachable. */
 const NODE_DOWN = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EPIPE"]);
 
@@ -82,6 +86,11 @@ export class Client {
   private readonly send: CallFunc;
   private seq = 0;
   private rotate = 0;
+  /** Client-level wrappers exist: every call takes the wrapped path. */
+  private readonly wrapped: boolean;
+  /** sharedHeader's cache, by service, endpoint and content type. */
+  private readonly shared = new Map<string, Header>();
+  private lastShared: { service: string; endpoint: string; contentType: string; header: Header } | undefined;
 
   constructor(options: ClientOptions) {
     this.options = options;
@@ -91,8 +100,10 @@ export class Client {
       idleTtl: options.poolTTL,
       maxInFlightPerConnection: options.maxInFlightPerConnection,
       maxBodySize: options.maxBodySize,
+      keepHeaders: RESPONSE_HEADERS,
     });
     this.send = wrap((node, req, ms) => this.attempt(node, req, ms), options.wrappers);
+    this.wrapped = options.wrappers !== undefined && options.wrappers.length > 0;
   }
 
   /** Calls `endpoint` ("Say.Hello") of `service` and resolves with its response. */
@@ -111,8 +122,14 @@ export class Client {
     } catch (err) {
       throw internalServerError(CLIENT_ID, "cannot encode request: %s", (err as Error).message);
     }
-    const send = options.wrappers?.length ? wrap(this.send, options.wrappers) : this.send;
-    const metadata = this.metadataFor(options.metadata);
+    const wrappers = options.wrappers !== undefined && options.wrappers.length > 0;
+    const send = wrappers ? wrap(this.send, options.wrappers) : this.send;
+    // The common call (no wrappers, no metadata to add) reuses one serialised header per route.
+    const shared = wrappers || this.wrapped || options.metadata !== undefined || carriesMetadata(fromContext())
+      ? undefined
+      : this.sharedHeader(service, endpoint, contentType);
+    const metadata = shared === undefined ? this.metadataFor(options.metadata) : EMPTY_METADATA;
+    const raw = options.raw === true;
 
     let lastError: MicroError | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
@@ -126,8 +143,19 @@ export class Client {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       try {
-        const node = options.address ? this.addressNode(options.address) : await this.selector.select(service, options);
-        const req: ClientRequest = { service, endpoint, contentType, body, metadata: attempt === 0 ? metadata : { ...metadata }, raw: options.raw === true };
+        const node = options.address
+          ? this.addressNode(options.address)
+          : this.selector.selectNow(service, options) ?? await this.selector.select(service, options);
+        if (shared !== undefined) {
+          let rsp: Message;
+          try {
+            rsp = await this.transport.call(node.address, shared, String(this.seq++), remaining, body);
+          } catch (err) {
+            throw this.transportFailure(node, err);
+          }
+          return this.answer(node, contentType, rsp, raw) as Rsp;
+        }
+        const req: ClientRequest = { service, endpoint, contentType, body, metadata: attempt === 0 ? metadata : Object.assign({}, metadata), raw };
         return (await send(node, req, remaining)) as Rsp;
       } catch (err) {
         lastError = err instanceof MicroError ? err : internalServerError(CLIENT_ID, String((err as Error)?.message ?? err));
@@ -157,37 +185,67 @@ export class Client {
     return { id: a, address: a, metadata: null };
   }
 
-  /** One attempt on the wire. */
+  /** The wire header every plain call of this route shares: made once, never changed. */
+  private sharedHeader(service: string, endpoint: string, contentType: string): Header {
+    const last = this.lastShared;
+    // Most callers call one route over and over: skip building the map key.
+    if (last !== undefined && last.service === service && last.endpoint === endpoint && last.contentType === contentType) return last.header;
+    const key = `${service}\n${endpoint}\n${contentType}`;
+    let header = this.shared.get(key);
+    if (header === undefined) {
+      header = this.routeHeader(this.metadataFor(undefined), service, endpoint, contentType);
+      if (this.shared.size >= MAX_SHARED_HEADERS) this.shared.clear();
+      this.shared.set(key, header);
+    }
+    this.lastShared = { service, endpoint, contentType, header };
+    return header;
+  }
+
+  private routeHeader(metadata: Metadata, service: string, endpoint: string, contentType: string): Header {
+    const header: Header = Object.assign({}, metadata);
+    header["Content-Type"] = contentType;
+    header.Accept = contentType;
+    header["Micro-Service"] = service;
+    header["Micro-Method"] = endpoint;
+    header["Micro-Endpoint"] = endpoint;
+    return header;
+  }
+
+  /** One attempt on the wire, as wrappers see it. */
   private async attempt(node: Node, req: ClientRequest, timeoutMs: number): Promise<unknown> {
-    const id = String(this.seq++);
-    const header: Record<string, string> = { ...req.metadata };
+    const header = this.routeHeader(req.metadata, req.service, req.endpoint, req.contentType);
     header.Timeout = `${Math.max(1, Math.round(timeoutMs))}000000`;
-    header["Content-Type"] = req.contentType;
-    header.Accept = req.contentType;
-    header["Micro-Id"] = id;
-    header["Micro-Service"] = req.service;
-    header["Micro-Method"] = req.endpoint;
-    header["Micro-Endpoint"] = req.endpoint;
+    header["Micro-Id"] = String(this.seq++);
     let rsp: Message;
     try {
       rsp = await this.transport.request(node.address, { header, body: req.body }, timeoutMs);
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code && NODE_DOWN.has(code)) this.selector.mark(node.id, false);
-      if (code === "ETIMEDOUT") throw timeoutError(CLIENT_ID, "call timeout: context deadline exceeded");
-      if (code === "EHTTPSTATUS") throw internalServerError(CLIENT_ID, (err as Error).message);
-      throw internalServerError(CLIENT_ID, "connection error: %s", (err as Error).message);
+      throw this.transportFailure(node, err);
     }
+    return this.answer(node, req.contentType, rsp, req.raw);
+  }
+
+  /** A transport failure as a MicroError; a node that refused or reset is skipped for a while. */
+  private transportFailure(node: Node, err: unknown): MicroError {
+    const code = (err as { code?: string }).code;
+    if (code && NODE_DOWN.has(code)) this.selector.mark(node.id, false);
+    if (code === "ETIMEDOUT") return timeoutError(CLIENT_ID, "call timeout: context deadline exceeded");
+    if (code === "EHTTPSTATUS") return internalServerError(CLIENT_ID, (err as Error).message);
+    return internalServerError(CLIENT_ID, "connection error: %s", (err as Error).message);
+  }
+
+  /** The node answered: its Micro-Error, or the decoded (or raw) body. */
+  private answer(node: Node, contentType: string, rsp: Message, raw: boolean): unknown {
     this.selector.mark(node.id, true);
     const error = rsp.header["Micro-Error"] ?? rsp.header["X-Micro-Error"];
     if (error) throw parse(error);
-    return req.raw ? rsp.body : this.decode(req, rsp);
+    return raw ? rsp.body : this.decode(contentType, rsp);
   }
 
-  private decode(req: ClientRequest, rsp: Message): unknown {
+  private decode(contentType: string, rsp: Message): unknown {
     const ct = rsp.header["Content-Type"];
-    let codec: Codec | undefined = codecFor(this.codecs, req.contentType);
-    if (ct && ct !== req.contentType) {
+    let codec: Codec | undefined = codecFor(this.codecs, contentType);
+    if (ct && ct !== contentType) {
       codec = codecFor(this.codecs, ct);
       // A server that cannot read our Content-Type says so as text.
       if (!codec) throw internalServerError(CLIENT_ID, rsp.body.toString("utf8") || `unexpected response Content-Type ${ct}`);

@@ -13,9 +13,9 @@ export function fromContext(): Metadata | undefined {
   return storage.getStore();
 }
 
-/** Runs fn with md as the current metadata. */
-export function withMetadata<T>(md: Metadata, fn: () => T): T {
-  return storage.run(md, fn);
+/** Runs fn(...args) with md as the current metadata (args spare the caller a closure). */
+export function withMetadata<T, A extends unknown[]>(md: Metadata, fn: (...args: A) => T, ...args: A): T {
+  return storage.run(md, fn, ...args);
 }
 
 // RFC 7230 tchar: the bytes Go accepts in a header name.
@@ -83,6 +83,13 @@ const HOP_KEYS = new Set([
   "Content-Type", "Content-Length", "Accept", "Timeout", "Host", "User-Agent", "Connection",
   "Local", "Remote", "Micro-From-Service",
 ]);
+
+/** Whether incoming metadata has anything that flows on (outgoing(md) is not empty), without copying. */
+export function carriesMetadata(md: Metadata | undefined): boolean {
+  if (md === undefined) return false;
+  for (const k in md) if (!HOP_KEYS.has(k)) return true;
+  return false;
+}
 
 /** The part of incoming metadata that flows on to outgoing calls. */
 export function outgoing(md: Metadata): Metadata {

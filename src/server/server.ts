@@ -12,6 +12,7 @@ import { advertiseHost, splitHostPort, joinHostPort } from "../util/addr.js";
 import { buildEndpoints, type HandleOptions, type HandlerContext, type RegisteredEndpoint } from "./handler.js";
 import { debugHandler } from "./debug.js";
 import type { Logger } from "../util/log.js";
+import { TimerWheel, WheelEntry } from "../util/wheel.js";
 
 /** One decoded request, as handler wrappers see it. */
 export interface ServerRequest {
@@ -62,6 +63,8 @@ export class Server {
   private readonly codecs = defaultCodecs();
   private transport: TransportServer | undefined;
   private chain: HandlerFunc | undefined;
+  /** Request deadlines: one timer for all of them. */
+  private readonly deadlines = new TimerWheel({ tick: 5 });
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -180,43 +183,36 @@ export class Server {
   }
 
   private run(request: ServerRequest, codec: Codec, conn: ServerConnection, id: string, deadline: number | undefined): void {
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = () => {
-      done = true;
-      if (timer) clearTimeout(timer);
-    };
-    if (deadline !== undefined) {
-      // The caller stops waiting at its deadline; answer then so the
-      // connection's slot is freed, whatever the handler is still doing.
-      timer = setTimeout(() => {
-        if (done) return;
-        finish();
-        this.fail(conn, id, timeoutError(SERVER_ERROR_ID, "%s: handler deadline exceeded", request.endpoint));
-      }, Math.max(0, deadline - Date.now()));
+    const call = new InflightCall(this, request, codec, conn, id);
+    // The caller stops waiting at its deadline; answer then so the
+    // connection's slot is freed, whatever the handler is still doing.
+    if (deadline !== undefined) this.deadlines.add(call, deadline);
+    void withMetadata(request.context.metadata, runCall, this.chain!, call);
+  }
+
+  /** @internal The handler's result for call, unless its deadline answered first. */
+  finish(call: InflightCall, result: unknown): void {
+    if (call.done) return;
+    call.done = true;
+    this.deadlines.remove(call);
+    const { codec, request } = call;
+    let body: Buffer;
+    try {
+      body = codec.marshal(result === undefined && codec.contentType === "application/json" ? {} : result);
+    } catch (err) {
+      const detail = err instanceof CodecError ? err.message : String(err);
+      return this.fail(call.conn, call.id, new MicroError(SERVER_ERROR_ID, 500, `Unable to encode body: ${detail}`));
     }
-    withMetadata(request.context.metadata, () => this.chain!(request)).then(
-      (result) => {
-        if (done) return;
-        finish();
-        let body: Buffer;
-        try {
-          body = codec.marshal(result === undefined && codec.contentType === "application/json" ? {} : result);
-        } catch (err) {
-          const detail = err instanceof CodecError ? err.message : String(err);
-          return this.fail(conn, id, new MicroError(SERVER_ERROR_ID, 500, `Unable to encode body: ${detail}`));
-        }
-        const header: Record<string, string> = { "Micro-Id": id, "X-Micro-Id": id };
-        if (body.length > 0) header["Content-Type"] = request.contentType;
-        conn.send({ header, body });
-      },
-      (err: unknown) => {
-        if (done) return;
-        finish();
-        if (!(err instanceof MicroError)) this.options.logger?.error(`handler ${request.endpoint} failed: ${err instanceof Error ? err.stack : String(err)}`);
-        this.fail(conn, id, fromError(err, SERVER_ERROR_ID));
-      },
-    );
+    call.conn.reply(call.id, body.length > 0 ? request.contentType : undefined, body);
+  }
+
+  /** @internal The handler failed (or the deadline passed: err is then the timeout). */
+  failCall(call: InflightCall, err: unknown): void {
+    if (call.done) return;
+    call.done = true;
+    this.deadlines.remove(call);
+    if (!(err instanceof MicroError)) this.options.logger?.error(`handler ${call.request.endpoint} failed: ${err instanceof Error ? err.stack : String(err)}`);
+    this.fail(call.conn, call.id, fromError(err, SERVER_ERROR_ID));
   }
 
   private invoke(request: ServerRequest): Promise<unknown> {
@@ -228,7 +224,7 @@ export class Server {
     }
   }
 
-  private fail(conn: ServerConnection, id: string, err: MicroError): void {
+  fail(conn: ServerConnection, id: string, err: MicroError): void {
     this.stats.errors++;
     const text = err.toString();
     const header: Record<string, string> = { "Micro-Error": text, "X-Micro-Error": text };
@@ -238,3 +234,34 @@ export class Server {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** One request being handled; its deadline, if any, sits in the server's wheel. */
+class InflightCall extends WheelEntry {
+  done = false;
+
+  constructor(
+    readonly server: Server,
+    readonly request: ServerRequest,
+    readonly codec: Codec,
+    readonly conn: ServerConnection,
+    readonly id: string,
+  ) {
+    super();
+  }
+
+  onExpire(): void {
+    this.server.failCall(this, timeoutError(SERVER_ERROR_ID, "%s: handler deadline exceeded", this.request.endpoint));
+  }
+}
+
+// An async function, not .then callbacks: no closures per request.
+async function runCall(chain: HandlerFunc, call: InflightCall): Promise<void> {
+  let result: unknown;
+  try {
+    result = await chain(call.request);
+  } catch (err) {
+    call.server.failCall(call, err);
+    return;
+  }
+  call.server.finish(call, result);
+}
