@@ -370,10 +370,8 @@ class ClientConn implements Http1Sink {
     if (this.inflight.size === 0) this.socket.ref();
     this.inflight.set(p.id, p);
     const pool = this.pool;
-    const head = p.timeoutHeader === null
-      ? serializeRequestHead(header, pool.address, body.length, pool.client.userAgent)
-      : pool.template(header).fill(body.length, p.id, p.timeoutHeader);
-    this.writer.push(head, body);
+    if (p.timeoutHeader === null) this.writer.push(serializeRequestHead(header, pool.address, body.length, pool.client.userAgent), body);
+    else this.writer.pushTemplate(pool.template(header), body.length, p.id, p.timeoutHeader, body);
   }
 
   private onConnect(): void {

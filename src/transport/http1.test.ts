@@ -248,9 +248,15 @@ describe("serialisers", () => {
       "Content-Type": "application/json", Accept: "application/json", "X-Zeta": "last", "A-First": "first",
     };
     const t = requestTemplate(shared, "127.0.0.1:8080", "Go-http-client/1.1");
-    for (const [len, id, timeout] of [[16, "0", "5000000000"], [0, "12345", "1000000"], [1_048_576, "", "7000000"]] as const) {
+    const cases = [[16, "0", "5000000000"], [0, "12345", "1000000"], [1_048_576, "", "7000000"], [9, "ü-€-1", "5"], [10, "x".repeat(40) + "é", "1"]] as const;
+    for (const [len, id, timeout] of cases) {
       const whole = { ...shared, "Micro-Id": id, Timeout: timeout };
-      assert.equal(t.fill(len, id, timeout), serializeRequestHead(whole, "127.0.0.1:8080", len, "Go-http-client/1.1"));
+      const head = t.fill(len, id, timeout);
+      assert.equal(head, serializeRequestHead(whole, "127.0.0.1:8080", len, "Go-http-client/1.1"));
+      // Written straight into a buffer (what the frame writer does), the bytes are the same.
+      const out = Buffer.alloc(t.byteLength(len, id, timeout) + 2, "#");
+      assert.equal(t.writeTo(out, 1, len, id, timeout), out.length - 1);
+      assert.deepEqual(out.subarray(1, -1), Buffer.from(head));
     }
     assert.equal(t.fill(16, "0", "5000000000").replace("A-First: first\r\n", "").replace("X-Zeta: last\r\n", "") + GO_BODY, goRequest("127.0.0.1:8080"));
 

@@ -606,6 +606,12 @@ export class HeadTemplate {
   private readonly p1: string;
   private readonly p2: string;
   private readonly p3: string;
+  // The same parts as bytes, copied straight into a write batch.
+  private readonly b0: Buffer;
+  private readonly b1: Buffer;
+  private readonly b2: Buffer;
+  private readonly b3: Buffer;
+  private readonly fixed: number;
 
   /** `head` must contain HOLE[0], HOLE[1], HOLE[2] once each, in that order. */
   constructor(head: string) {
@@ -617,11 +623,68 @@ export class HeadTemplate {
     this.p1 = head.slice(a + HOLE[0].length, b);
     this.p2 = head.slice(b + HOLE[1].length, c);
     this.p3 = head.slice(c + HOLE[2].length);
+    this.b0 = Buffer.from(this.p0);
+    this.b1 = Buffer.from(this.p1);
+    this.b2 = Buffer.from(this.p2);
+    this.b3 = Buffer.from(this.p3);
+    this.fixed = this.b0.length + this.b1.length + this.b2.length + this.b3.length;
   }
 
-  fill(a: string | number, b: string, c: string): string {
+  fill(a: number, b: string, c: string): string {
     return this.p0 + a + this.p1 + b + this.p2 + c + this.p3;
   }
+
+  /** Bytes fill(a, b, c) takes. */
+  byteLength(a: number, b: string, c: string): number {
+    return this.fixed + decimalLength(a) + utf8Length(b) + utf8Length(c);
+  }
+
+  /** Writes fill(a, b, c) into out at off without making the string; returns the new offset. */
+  writeTo(out: Buffer, off: number, a: number, b: string, c: string): number {
+    out.set(this.b0, off);
+    off = writeDecimal(out, off + this.b0.length, a);
+    out.set(this.b1, off);
+    off = writeString(out, off + this.b1.length, b);
+    out.set(this.b2, off);
+    off = writeString(out, off + this.b2.length, c);
+    out.set(this.b3, off);
+    return off + this.b3.length;
+  }
+}
+
+function decimalLength(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+function writeDecimal(out: Buffer, off: number, n: number): number {
+  const end = off + decimalLength(n);
+  for (let i = end - 1; i >= off; i--) {
+    out[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
+}
+
+// Ids and timeouts are short ASCII; a byte loop beats a call into C++ for them.
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return Buffer.byteLength(s);
+  return s.length;
+}
+
+function writeString(out: Buffer, off: number, s: string): number {
+  const n = s.length;
+  if (n > 32) return off + out.write(s, off);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return off + out.write(s, off); // restarts this string from its start: nothing written so far counts
+    out[off + i] = c;
+  }
+  return off + n;
 }
 
 /** Markers for HeadTemplate holes: NUL never occurs in a valid header value. */
@@ -680,7 +743,11 @@ const COALESCE_LIMIT = 64 * 1024;
  */
 export class FrameWriter {
   readonly socket: Socket;
-  private heads: string[] = [];
+  // One queued frame per index: a head string, or a template with its three values.
+  private heads: (string | HeadTemplate)[] = [];
+  private va: number[] = [];
+  private vb: string[] = [];
+  private vc: string[] = [];
   private bodies: Buffer[] = [];
   private bytes = 0;
   private scheduled = false;
@@ -694,13 +761,12 @@ export class FrameWriter {
   }
 
   push(head: string, body: Buffer): void {
-    this.heads.push(head);
-    this.bodies.push(body);
-    this.bytes += head.length + body.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(flushFrames, this);
-    }
+    this.queue(head, 0, "", "", body, head.length);
+  }
+
+  /** A frame whose head is t.fill(a, b, c), written without building that string. */
+  pushTemplate(t: HeadTemplate, a: number, b: string, c: string, body: Buffer): void {
+    this.queue(t, a, b, c, body, t.byteLength(a, b, c));
   }
 
   /** Raw bytes, flushed after what is queued. */
@@ -708,34 +774,59 @@ export class FrameWriter {
     this.push("", bytes);
   }
 
+  private queue(head: string | HeadTemplate, a: number, b: string, c: string, body: Buffer, headBytes: number): void {
+    this.heads.push(head);
+    this.va.push(a);
+    this.vb.push(b);
+    this.vc.push(c);
+    this.bodies.push(body);
+    this.bytes += headBytes + body.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(flushFrames, this);
+    }
+  }
+
   flush(): void {
     this.scheduled = false;
     const heads = this.heads;
     const n = heads.length;
     if (n === 0) return;
-    const bodies = this.bodies;
+    const { bodies, va, vb, vc } = this;
     const bytes = this.bytes;
     this.heads = [];
+    this.va = [];
+    this.vb = [];
+    this.vc = [];
     this.bodies = [];
     this.bytes = 0;
     const sock = this.socket;
     if (sock.destroyed || !sock.writable) return;
-    if (n === 1 && bodies[0]!.length === 0) {
-      sock.write(heads[0]!);
-    } else if (bytes <= COALESCE_LIMIT) {
+    if (bytes <= COALESCE_LIMIT) {
+      // `bytes` counted string heads by length; UTF-8 may need more.
       let total = 0;
-      for (let i = 0; i < n; i++) total += Buffer.byteLength(heads[i]!) + bodies[i]!.length;
+      for (let i = 0; i < n; i++) {
+        const h = heads[i]!;
+        total += (typeof h === "string" ? Buffer.byteLength(h) : h.byteLength(va[i]!, vb[i]!, vc[i]!)) + bodies[i]!.length;
+      }
       const out = Buffer.allocUnsafe(total);
       let off = 0;
       for (let i = 0; i < n; i++) {
-        off += out.write(heads[i]!, off);
-        off += bodies[i]!.copy(out, off);
+        const h = heads[i]!;
+        off = typeof h === "string" ? off + out.write(h, off) : h.writeTo(out, off, va[i]!, vb[i]!, vc[i]!);
+        const body = bodies[i]!;
+        if (body.length > 0) {
+          out.set(body, off);
+          off += body.length;
+        }
       }
       sock.write(out);
     } else {
       sock.cork();
       for (let i = 0; i < n; i++) {
-        if (heads[i]!.length > 0) sock.write(heads[i]!);
+        const h = heads[i]!;
+        const head = typeof h === "string" ? h : h.fill(va[i]!, vb[i]!, vc[i]!);
+        if (head.length > 0) sock.write(head);
         if (bodies[i]!.length > 0) sock.write(bodies[i]!);
       }
       sock.uncork();

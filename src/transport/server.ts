@@ -198,7 +198,8 @@ class Conn implements ServerConnection, Http1Sink {
       if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
       this.templates.set(key, (t = responseTemplate(this.base, contentType)));
     }
-    this.queue(t.fill(body.length, id, id), body);
+    this.writer.pushTemplate(t, body.length, id, id, body);
+    this.afterQueue();
   }
 
   private answered(id: string | undefined): void {
@@ -208,6 +209,10 @@ class Conn implements ServerConnection, Http1Sink {
 
   private queue(head: string, body: Buffer): void {
     this.writer.push(head, body);
+    this.afterQueue();
+  }
+
+  private afterQueue(): void {
     if (!this.paused && this.socket.writableLength > WRITE_BACKLOG_LIMIT) {
       this.paused = true;
       this.socket.pause();
