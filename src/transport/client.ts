@@ -18,6 +18,7 @@ import {
 } from "./http1.js";
 import { TransportError, type Header, type Message } from "./transport.js";
 import { TimerWheel, WheelEntry } from "../util/wheel.js";
+import { IdList } from "../util/idlist.js";
 
 export interface TransportClientOptions {
   /** Most connections per address. Default 100 (go-micro's DefaultPoolSize). */
@@ -80,8 +81,13 @@ class Pending extends WheelEntry {
     this.done = true;
     if (this.wheel !== null) this.wheel.remove(this);
     this.header = this.body = null;
-    if (err) this.reject(err);
-    else this.resolve(msg!);
+    // Drop the promise: a settled Pending that V8 happened to promote to the old
+    // generation would otherwise keep its answer (and the socket chunk the body
+    // views) alive through every young-generation GC until the next full one.
+    const { resolve, reject } = this;
+    this.resolve = this.reject = noop;
+    if (err) reject(err);
+    else resolve(msg!);
   }
 
   onExpire(): void {
@@ -318,7 +324,7 @@ class Pool {
 class ClientConn implements Http1Sink {
   readonly pool: Pool;
   /** Requests written and not answered, by Micro-Id; timed-out ones stay until their late answer (their id is still busy server-side). */
-  readonly inflight = new Map<string, Pending>();
+  readonly inflight = new IdList<Pending>();
   private readonly socket: Socket;
   private readonly parser: Http1Parser;
   private readonly writer: FrameWriter;
@@ -368,7 +374,7 @@ class ClientConn implements Http1Sink {
     p.conn = this;
     p.header = p.body = null;
     if (this.inflight.size === 0) this.socket.ref();
-    this.inflight.set(p.id, p);
+    this.inflight.add(p.id, p);
     const pool = this.pool;
     if (p.timeoutHeader === null) this.writer.push(serializeRequestHead(header, pool.address, body.length, pool.client.userAgent), body);
     else this.writer.pushTemplate(pool.template(header), body.length, p.id, p.timeoutHeader, body);
@@ -438,10 +444,10 @@ class ClientConn implements Http1Sink {
     let p = id === undefined ? undefined : this.inflight.get(id);
     // One at a time (go-micro mode) or an untagged answer with one request out: it can only be that one.
     if (p === undefined && this.inflight.size === 1 && (id === undefined || this.pool.client.maxInFlight === 1)) {
-      p = this.inflight.values().next().value as Pending;
+      p = this.inflight.only();
     }
     if (p === undefined) return undefined;
-    this.inflight.delete(p.id);
+    this.inflight.remove(p.id);
     if (!p.done) return p;
     this.zombies--;
     return null;
@@ -481,8 +487,7 @@ class ClientConn implements Http1Sink {
       return;
     }
     const err = this.error ?? new TransportError("ECONNRESET", `connection to ${address} closed`, address);
-    for (const p of this.inflight.values()) p.settle(err);
-    this.inflight.clear();
+    for (const p of this.inflight.clear()) p.settle(err);
     this.pool.removed(this, null);
   }
 }

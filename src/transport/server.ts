@@ -18,6 +18,7 @@ import {
   type Http1Sink,
 } from "./http1.js";
 import type { Header, Message, MessageHandler, ServerConnection, TransportServer } from "./transport.js";
+import { IdList } from "../util/idlist.js";
 
 export type { MessageHandler, ServerConnection, TransportServer } from "./transport.js";
 
@@ -138,7 +139,7 @@ class Conn implements ServerConnection, Http1Sink {
   // reply()'s heads by Content-Type: base is fixed per connection, so only lengths and ids vary.
   private readonly templates = new Map<string, HeadTemplate>();
   // Micro-Ids read and not yet answered: what "in flight" means for draining.
-  private readonly outstanding = new Set<string>();
+  private readonly outstanding = new IdList<string>();
   private ending = false;
   private closed = false;
   private paused = false;
@@ -203,7 +204,7 @@ class Conn implements ServerConnection, Http1Sink {
   }
 
   private answered(id: string | undefined): void {
-    if (id !== undefined) this.outstanding.delete(id);
+    if (id !== undefined) this.outstanding.remove(id);
     else if (this.outstanding.size === 1) this.outstanding.clear();
   }
 
@@ -228,7 +229,7 @@ class Conn implements ServerConnection, Http1Sink {
     const header = head.header;
     if (this.base === null) this.base = { ...header };
     const id = header["Micro-Id"] ?? "";
-    this.outstanding.add(id);
+    this.outstanding.add(id, id);
     try {
       const r = this.server.onMessage({ header, body }, this) as unknown;
       if (r !== undefined && typeof (r as PromiseLike<unknown>).then === "function") {
