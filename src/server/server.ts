@@ -224,7 +224,7 @@ export class Server {
     }
   }
 
-  fail(conn: ServerConnection, id: string, err: MicroError): void {
+  private fail(conn: ServerConnection, id: string, err: MicroError): void {
     this.stats.errors++;
     const text = err.toString();
     const header: Record<string, string> = { "Micro-Error": text, "X-Micro-Error": text };
@@ -263,5 +263,9 @@ async function runCall(chain: HandlerFunc, call: InflightCall): Promise<void> {
     call.server.failCall(call, err);
     return;
   }
-  call.server.finish(call, result);
+  try {
+    call.server.finish(call, result);
+  } catch (err) {
+    call.server.failCall(call, err); // a bug here must cost one call, never the process
+  }
 }

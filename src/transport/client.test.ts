@@ -156,6 +156,20 @@ describe("transport client", () => {
     assert.match(seen[1]!, /\r\nMicro-Id: 1\r\n.*\r\nTimeout: 250000000\r\n\r\n/s);
   });
 
+  test("headers that defeat the templates still travel byte for byte, both ways", async () => {
+    const s = await start((m, conn) => conn.reply(m.header["Micro-Id"]!, "application/json", Buffer.from(`{"got":${JSON.stringify(m.header["A-Evil"])}}`)));
+    const c = client();
+    const evil = "x\u0000B\u0000y";
+    const shared = { "Micro-Service": "s", "Micro-Method": "A.B", "Micro-Endpoint": "A.B", "A-Evil": evil };
+    for (const id of ["1", "2"]) {
+      const rsp = await c.call(s.address, shared, id, 1000, Buffer.from("{}"));
+      assert.equal(rsp.header["Micro-Id"], id);
+      assert.equal(rsp.header["X-Micro-Id"], id);
+      assert.equal(rsp.header["A-Evil"], evil, "the first request's headers echo back");
+      assert.deepEqual(JSON.parse(rsp.body.toString()), { got: evil });
+    }
+  });
+
   test("maxInFlightPerConnection=1 sends one request per connection at a time, bounded by poolSize", async () => {
     let maxPerConn = 0;
     const perConn = new Map<ServerConnection, number>();

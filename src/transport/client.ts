@@ -192,7 +192,7 @@ class Pool {
   readonly port: number;
   readonly conns: ClientConn[] = [];
   dialing = 0;
-  private readonly templates = new WeakMap<Header, HeadTemplate>();
+  private readonly templates = new WeakMap<Header, HeadTemplate | null>();
   private queue: Pending[] = [];
   private qHead = 0;
 
@@ -203,8 +203,8 @@ class Pool {
     this.port = port;
   }
 
-  /** The serialised form of a call's shared header, made once per header object. */
-  template(shared: Header): HeadTemplate {
+  /** The serialised form of a call's shared header, made once per header object; null: serialise each call in full. */
+  template(shared: Header): HeadTemplate | null {
     let t = this.templates.get(shared);
     if (t === undefined) this.templates.set(shared, (t = requestTemplate(shared, this.address, this.client.userAgent)));
     return t;
@@ -376,8 +376,13 @@ class ClientConn implements Http1Sink {
     if (this.inflight.size === 0) this.socket.ref();
     this.inflight.add(p.id, p);
     const pool = this.pool;
-    if (p.timeoutHeader === null) this.writer.push(serializeRequestHead(header, pool.address, body.length, pool.client.userAgent), body);
-    else this.writer.pushTemplate(pool.template(header), body.length, p.id, p.timeoutHeader, body);
+    const t = p.timeoutHeader === null ? null : pool.template(header);
+    if (t !== null) {
+      this.writer.pushTemplate(t, body.length, p.id, p.timeoutHeader!, body);
+    } else {
+      const whole = p.timeoutHeader === null ? header : Object.assign({}, header, { "Micro-Id": p.id, Timeout: p.timeoutHeader });
+      this.writer.push(serializeRequestHead(whole, pool.address, body.length, pool.client.userAgent), body);
+    }
   }
 
   private onConnect(): void {
@@ -495,6 +500,8 @@ class ClientConn implements Http1Sink {
 function noop(): void {}
 
 // Hands a promise's settle functions to its Pending without a closure per call.
+// `binding` is set only while the executor runs, synchronously, inside
+// promiseFor: it holds nothing between calls.
 let binding: Pending | null = null;
 function bindSettlers(resolve: (m: Message) => void, reject: (e: Error) => void): void {
   binding!.resolve = resolve;

@@ -247,7 +247,7 @@ describe("serialisers", () => {
       "Micro-Service": "go.micro.srv.greeter", "Micro-Method": "Say.Hello", "Micro-Endpoint": "Say.Hello",
       "Content-Type": "application/json", Accept: "application/json", "X-Zeta": "last", "A-First": "first",
     };
-    const t = requestTemplate(shared, "127.0.0.1:8080", "Go-http-client/1.1");
+    const t = requestTemplate(shared, "127.0.0.1:8080", "Go-http-client/1.1")!;
     const cases = [[16, "0", "5000000000"], [0, "12345", "1000000"], [1_048_576, "", "7000000"], [9, "ü-€-1", "5"], [10, "x".repeat(40) + "é", "1"]] as const;
     for (const [len, id, timeout] of cases) {
       const whole = { ...shared, "Micro-Id": id, Timeout: timeout };
@@ -262,11 +262,17 @@ describe("serialisers", () => {
 
     const base = { ...shared, "Micro-Id": "0", "X-Micro-Id": "0", Timeout: "5000000000", "User-Agent": "Go-http-client/1.1" };
     for (const ct of ["application/json", undefined]) {
-      const r = responseTemplate(base, ct);
+      const r = responseTemplate(base, ct)!;
       const header: Record<string, string> = { "Micro-Id": "77", "X-Micro-Id": "77" };
       if (ct) header["Content-Type"] = ct;
       assert.equal(r.fill(20, "77", "77"), serializeResponseHead(base, header, 20));
     }
+  });
+
+  test("no template when a header value holds a hole marker (the caller serialises in full)", () => {
+    assert.equal(requestTemplate({ "X-Evil": "a\u0000A\u0000b" }, "h:1"), null);
+    assert.equal(responseTemplate({ "X-Evil": "\u0000C\u0000" }, "application/json"), null);
+    assert.notEqual(responseTemplate({ "X-Fine": "\u0000" }, "application/json"), null);
   });
 
   test("a parser that keeps some headers still frames by all of them", () => {

@@ -613,12 +613,8 @@ export class HeadTemplate {
   private readonly b3: Buffer;
   private readonly fixed: number;
 
-  /** `head` must contain HOLE[0], HOLE[1], HOLE[2] once each, in that order. */
-  constructor(head: string) {
-    const a = head.indexOf(HOLE[0]);
-    const b = head.indexOf(HOLE[1]);
-    const c = head.indexOf(HOLE[2]);
-    if (a < 0 || b < a || c < b) throw new Error("head template: holes missing or out of order");
+  /** `head` must contain HOLE[0], HOLE[1], HOLE[2] once each, in that order (see templateOf). */
+  private constructor(head: string, a: number, b: number, c: number) {
     this.p0 = head.slice(0, a);
     this.p1 = head.slice(a + HOLE[0].length, b);
     this.p2 = head.slice(b + HOLE[1].length, c);
@@ -628,6 +624,20 @@ export class HeadTemplate {
     this.b2 = Buffer.from(this.p2);
     this.b3 = Buffer.from(this.p3);
     this.fixed = this.b0.length + this.b1.length + this.b2.length + this.b3.length;
+  }
+
+  /**
+   * The template for a head serialised with HOLE markers, or null when a
+   * marker is missing or also occurs in a header value (a peer can send NUL
+   * bytes): then the caller serialises that message in full.
+   */
+  static of(head: string): HeadTemplate | null {
+    const a = head.indexOf(HOLE[0]);
+    const b = head.indexOf(HOLE[1]);
+    const c = head.indexOf(HOLE[2]);
+    if (a < 0 || b < a || c < b) return null;
+    if (head.lastIndexOf(HOLE[0]) !== a || head.lastIndexOf(HOLE[1]) !== b || head.lastIndexOf(HOLE[2]) !== c) return null;
+    return new HeadTemplate(head, a, b, c);
   }
 
   fill(a: number, b: string, c: string): string {
@@ -691,19 +701,19 @@ function writeString(out: Buffer, off: number, s: string): number {
 export const HOLE = ["\u0000A\u0000", "\u0000B\u0000", "\u0000C\u0000"] as const;
 
 /** The template of Request.Write's head for `shared` plus Micro-Id and Timeout: fill(contentLength, id, timeout). */
-export function requestTemplate(shared: Header, host: string, userAgent: string = DEFAULT_USER_AGENT): HeadTemplate {
+export function requestTemplate(shared: Header, host: string, userAgent: string = DEFAULT_USER_AGENT): HeadTemplate | null {
   // Sorted, Micro-Id comes before Timeout; Content-Length is always ahead of both.
   const header: Header = Object.assign({}, shared);
   header["Micro-Id"] = HOLE[1];
   header.Timeout = HOLE[2];
-  return new HeadTemplate(serializeRequestHead(header, host, HOLE[0], userAgent));
+  return HeadTemplate.of(serializeRequestHead(header, host, HOLE[0], userAgent));
 }
 
 /** The template of Response.Write's head for a plain answer: fill(contentLength, id, id). */
-export function responseTemplate(base: Header | null, contentType: string | undefined): HeadTemplate {
+export function responseTemplate(base: Header | null, contentType: string | undefined): HeadTemplate | null {
   const header: Header = { "Micro-Id": HOLE[1], "X-Micro-Id": HOLE[2] };
   if (contentType !== undefined) header["Content-Type"] = contentType;
-  return new HeadTemplate(serializeResponseHead(base, header, HOLE[0]));
+  return HeadTemplate.of(serializeResponseHead(base, header, HOLE[0]));
 }
 
 export function serializeRequest(msg: Message, host: string, userAgent?: string): Buffer {

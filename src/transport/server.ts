@@ -137,7 +137,7 @@ class Conn implements ServerConnection, Http1Sink {
   // Headers of the first request, which every answer on this connection repeats (go-micro's rsp.Header = r.Header).
   private base: Header | null = null;
   // reply()'s heads by Content-Type: base is fixed per connection, so only lengths and ids vary.
-  private readonly templates = new Map<string, HeadTemplate>();
+  private readonly templates = new Map<string, HeadTemplate | null>();
   // Micro-Ids read and not yet answered: what "in flight" means for draining.
   private readonly outstanding = new IdList<string>();
   private ending = false;
@@ -191,7 +191,6 @@ class Conn implements ServerConnection, Http1Sink {
 
   reply(id: string, contentType: string | undefined, body: Buffer): void {
     if (this.closed || this.ending) return;
-    this.answered(id);
     const key = contentType ?? "";
     let t = this.templates.get(key);
     if (t === undefined) {
@@ -199,6 +198,12 @@ class Conn implements ServerConnection, Http1Sink {
       if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
       this.templates.set(key, (t = responseTemplate(this.base, contentType)));
     }
+    if (t === null) {
+      const header: Header = { "Micro-Id": id, "X-Micro-Id": id };
+      if (contentType !== undefined) header["Content-Type"] = contentType;
+      return this.send({ header, body });
+    }
+    this.answered(id);
     this.writer.pushTemplate(t, body.length, id, id, body);
     this.afterQueue();
   }
