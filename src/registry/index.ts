@@ -1,13 +1,15 @@
 import type { Registry } from "./registry.js";
 import { MemoryRegistry } from "./memory.js";
 import { LocalRegistry } from "./local.js";
+import { EtcdRegistry } from "./etcd.js";
 
 export * from "./registry.js";
 export { MemoryRegistry } from "./memory.js";
 export { LocalRegistry, defaultLocalRegistryDir } from "./local.js";
 export { CacheRegistry } from "./cache.js";
+export { EtcdRegistry, etcdKey, parseEtcdAddress, ETCD_PREFIX, type EtcdRegistryOptions } from "./etcd.js";
 
-export const REGISTRIES = ["local", "memory"] as const;
+export const REGISTRIES = ["local", "memory", "etcd"] as const;
 
 /** The registry named by --registry, at --registry_address. */
 export function newRegistry(name: string, address = ""): Registry {
@@ -16,6 +18,8 @@ export function newRegistry(name: string, address = ""): Registry {
       return new LocalRegistry(address ? { dir: address } : {});
     case "memory":
       return new MemoryRegistry();
+    case "etcd":
+      return new EtcdRegistry({ address });
     default:
       throw new Error(`unknown registry ${JSON.stringify(name)} (known: ${REGISTRIES.join(", ")})`);
   }

@@ -9,6 +9,7 @@
 // node's deadline, and readers ignore files whose mtime has passed. Writers
 // write a temp file, set its mtime, then rename it into place; rename is atomic
 // and keeps the mtime, so a reader sees the old file or the new one, never half.
+import { goJSON } from "../util/gojson.js";
 import { randomBytes } from "node:crypto";
 import { type FSWatcher, watch as watchFs } from "node:fs";
 import { mkdir, open, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
@@ -159,7 +160,7 @@ async function writeNodeFile(folder: string, id: string, service: Service, deadl
   const name = `${segment(id)}.json`;
   // Not *.json, so readers never pick it up; pid + random so concurrent writers never share one.
   const temp = join(folder, `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const text = JSON.stringify(service);
+  const text = goJSON(service);
   let problem = "is not writable";
   try {
     try {

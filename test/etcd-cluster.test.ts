@@ -1,0 +1,62 @@
+// A three-member etcd cluster on 127.0.0.1: one member is killed while calls
+// flow. Calls, renewals and lookups carry on through the other two.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Etcd3 } from "etcd3";
+import { CacheRegistry, Client, EtcdRegistry, etcdKey } from "../src/index.js";
+import { startEtcdCluster } from "./etcd.js";
+import { micro, startService, stopAll, waitFor } from "./helpers.js";
+
+test("one of three etcd members killed under load: zero failed calls, nodes stay registered", async () => {
+  const members = await startEtcdCluster(3);
+  const address = members.map((m) => m.address).join(",");
+  const flags = ["--registry=etcd", `--registry_address=${address}`, "--register_ttl=3", "--register_interval=1"];
+  const nodes = await Promise.all([0, 1].map(() => startService("examples/greeter/srv/main.ts", "unused", flags)));
+  const registry = new EtcdRegistry({ address });
+  const cache = new CacheRegistry(registry, { logger: { warn() {} } });
+  const client = new Client({ registry: cache });
+  const raw = new Etcd3({ hosts: members.slice(1).map((m) => `http://${m.address}`) });
+  try {
+    let ok = 0;
+    const failed: string[] = [];
+    let stop = false;
+    const loop = async () => {
+      while (!stop) {
+        try {
+          const rsp = await client.call<{ msg: string }>("go.micro.srv.greeter", "Say.Hello", { name: "John" });
+          if (rsp.msg === "Hello John") ok++;
+          else failed.push(JSON.stringify(rsp));
+        } catch (err) {
+          failed.push((err as Error).message);
+        }
+      }
+    };
+    const loops = Array.from({ length: 10 }, loop);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const before = ok;
+    await members[0]!.kill();
+    // Longer than the TTL: the nodes' renewals must reach the surviving members.
+    await new Promise((r) => setTimeout(r, 4_000));
+    stop = true;
+    await Promise.all(loops);
+    assert.deepEqual(failed, []);
+    assert.ok(ok - before > 1_000, `calls kept flowing after the kill (${ok - before})`);
+
+    // Renewals reach the surviving members (one that was on its way to the dead one may be retried, hence a short wait).
+    const want = nodes.map((n) => etcdKey("go.micro.srv.greeter", n.id)).sort();
+    const keys = async () => Object.keys(await raw.getAll().prefix("/micro/registry/go.micro.srv.greeter/").strings()).sort();
+    await waitFor(`both nodes registered 4 s (> TTL 3 s) after the kill; node logs:\n${nodes.map((n) => n.stderr()).join("\n")}`,
+      async () => JSON.stringify(await keys()) === JSON.stringify(want), 5_000);
+    // The CLI, given all three addresses, answers from the survivors.
+    const run = await micro(["--registry=etcd", "--registry_address", address, "list", "services"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "go.micro.srv.greeter\n");
+  } finally {
+    client.close();
+    await cache.close();
+    await registry.close();
+    raw.close();
+    await stopAll(nodes);
+    await Promise.all(members.map((m) => m.remove()));
+  }
+});
