@@ -60,3 +60,52 @@ test("one of three etcd members killed under load: zero failed calls, nodes stay
     await Promise.all(members.map((m) => m.remove()));
   }
 });
+
+test("etcd stopped: services keep serving, clients call from the cache (one warning), re-registration on return", async () => {
+  const [etcd] = await startEtcdCluster(1);
+  const flags = ["--registry=etcd", `--registry_address=${etcd!.address}`, "--register_ttl=3", "--register_interval=1"];
+  const node = await startService("examples/greeter/srv/main.ts", "unused", flags);
+  const registry = new EtcdRegistry({ address: etcd!.address, timeout: 1_000 });
+  const warnings: string[] = [];
+  const cache = new CacheRegistry(registry, { logger: { warn: (m) => warnings.push(m) } });
+  const client = new Client({ registry: cache });
+  const raw = new Etcd3({ hosts: `http://${etcd!.address}` });
+  try {
+    let ok = 0;
+    const failed: string[] = [];
+    let stop = false;
+    const loop = async () => {
+      while (!stop) {
+        await client.call<{ msg: string }>("go.micro.srv.greeter", "Say.Hello", { name: "John" })
+          .then((r) => (r.msg === "Hello John" ? ok++ : failed.push(JSON.stringify(r))), (err: Error) => failed.push(err.message));
+      }
+    };
+    const loops = Array.from({ length: 5 }, loop);
+    await new Promise((r) => setTimeout(r, 500));
+    await etcd!.stop();
+    const during = ok;
+    await new Promise((r) => setTimeout(r, 4_000)); // longer than the TTL: the lease is gone when etcd returns
+    const servedDuringOutage = ok - during;
+    await etcd!.restart();
+    await waitFor("the service to re-register by itself", async () =>
+      (await raw.get(etcdKey("go.micro.srv.greeter", node.id)).string().catch(() => null)) !== null, 10_000);
+    stop = true;
+    await Promise.all(loops);
+    assert.deepEqual(failed, []);
+    assert.ok(servedDuringOutage > 500, `calls went on while etcd was down (${servedDuringOutage})`);
+    assert.match(node.stderr(), /Server register error: etcd register go\.micro\.srv\.greeter/, "renewals failed, logged, not fatal");
+    assert.ok(warnings.length <= 2, `warned once per outage, not per call: ${warnings.length}`);
+    assert.ok(warnings.every((w) => w.startsWith("registry cache: ")), warnings.join("\n"));
+    // And it still stops cleanly: deregistered, exit 0.
+    node.child.kill("SIGTERM");
+    assert.equal(await node.exited, 0, node.stderr());
+    assert.equal(await raw.get(etcdKey("go.micro.srv.greeter", node.id)).string(), null);
+  } finally {
+    client.close();
+    await cache.close();
+    await registry.close();
+    raw.close();
+    await stopAll([node]);
+    await etcd!.remove();
+  }
+});

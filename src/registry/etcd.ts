@@ -7,6 +7,7 @@ import { QueueWatcher } from "./watcher.js";
 import { copyService, invalidService, listByNameAndVersion, mergeByVersion } from "./services.js";
 import { goJSON } from "../util/gojson.js";
 import { withTimeout } from "../util/timeout.js";
+import { ExponentialBackoff } from "cockatiel";
 
 export const ETCD_PREFIX = "/micro/registry/";
 const DEFAULT_PORT = 2379;
@@ -82,7 +83,13 @@ export class EtcdRegistry implements Registry {
     this.timeout = options.timeout ?? 5_000;
     const username = options.username ?? this.endpoints.username;
     const password = options.password ?? this.endpoints.password ?? "";
-    const config: IOptions = { hosts: this.endpoints.hosts, dialTimeout: this.timeout };
+    const config: IOptions = {
+      hosts: this.endpoints.hosts,
+      dialTimeout: this.timeout,
+      // etcd3 re-opens a broken watch after a backoff timer that close() does not clear; its default of up
+      // to 30 s kept a stopping process alive that long after an outage. Capped at 2 s.
+      faultHandling: { watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }).next() },
+    };
     if (username) config.auth = { username, password };
     if (options.tls || this.endpoints.secure) {
       config.hosts = this.endpoints.hosts.map((h) => h.replace(/^http:/, "https:"));
