@@ -109,3 +109,75 @@ test("etcd stopped: services keep serving, clients call from the cache (one warn
     await etcd!.remove();
   }
 });
+
+test("kill -9 on etcd: the caller skips the node at once, an idle client drops it when the lease expires", async () => {
+  const [etcd] = await startEtcdCluster(1);
+  const flags = ["--registry=etcd", `--registry_address=${etcd!.address}`, "--register_ttl=2", "--register_interval=1"];
+  const nodes = await Promise.all([0, 1].map(() => startService("examples/greeter/srv/main.ts", "unused", flags)));
+  const caller = new CacheRegistry(new EtcdRegistry({ address: etcd!.address }), { logger: { warn() {} } });
+  const idle = new CacheRegistry(new EtcdRegistry({ address: etcd!.address }), { logger: { warn() {} } });
+  const client = new Client({ registry: caller });
+  try {
+    await idle.getService("go.micro.srv.greeter"); // cached and watched, never called
+    let stop = false;
+    const failed: string[] = [];
+    const loop = async () => {
+      while (!stop) await client.call("go.micro.srv.greeter", "Say.Hello", { name: "John" }).catch((e: Error) => failed.push(e.message));
+    };
+    const loops = Array.from({ length: 5 }, loop);
+    await new Promise((r) => setTimeout(r, 500));
+    const victim = nodes[0]!;
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    const killedAt = Date.now();
+    const ids = () => (idle.cached("go.micro.srv.greeter") ?? []).flatMap((s) => (s.nodes ?? []).map((n) => n.id));
+    await waitFor("the idle client's cache to drop the dead node", () => !ids().includes(victim.id), 10_000);
+    const dropped = Date.now() - killedAt;
+    stop = true;
+    await Promise.all(loops);
+    assert.deepEqual(failed, [], "retries=1: the caller never fails");
+    assert.deepEqual(ids(), [nodes[1]!.id]);
+    // The lease's TTL is 2 s; etcd expires leases within about a second after that.
+    assert.ok(dropped <= 2_000 + 2_500, `dropped ${dropped} ms after the kill`);
+    console.log(`kill -9 → idle client drops the node: ${dropped} ms (TTL 2 s)`);
+  } finally {
+    client.close();
+    await caller.close();
+    await idle.close();
+    await stopAll(nodes);
+    await etcd!.remove();
+  }
+});
+
+test("10,000 nodes over 1,000 services: micro list services and get service stay under 1 s", async () => {
+  const [etcd] = await startEtcdCluster(1);
+  const raw = new Etcd3({ hosts: `http://${etcd!.address}` });
+  try {
+    const registry = new EtcdRegistry({ address: etcd!.address });
+    const jobs: Promise<void>[] = [];
+    for (let s = 0; s < 1_000; s++) {
+      const nodes = Array.from({ length: 10 }, (_, n) => ({ id: `svc-${s}-${n}`, address: `10.0.${s % 250}.${n}:${10_000 + s}`, metadata: { registry: "etcd", server: "mucp" } }));
+      jobs.push(registry.register({ name: `svc-${String(s).padStart(4, "0")}`, version: "latest", metadata: null, endpoints: null, nodes }));
+      if (jobs.length === 50) await Promise.all(jobs.splice(0));
+    }
+    await Promise.all(jobs);
+    await registry.close();
+    assert.equal((await raw.getAll().prefix("/micro/registry/").keys()).length, 10_000);
+
+    let t = Date.now();
+    const list = await micro(["--registry=etcd", "--registry_address", etcd!.address, "list", "services"]);
+    const listMs = Date.now() - t;
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout.trim().split("\n").length, 1_000);
+    t = Date.now();
+    const get = await micro(["--registry=etcd", "--registry_address", etcd!.address, "get", "service", "svc-0500"]);
+    const getMs = Date.now() - t;
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(get.stdout.split("\n").filter((l) => l.startsWith("svc-500-")).length, 10);
+    console.log(`10k nodes / 1k services: micro list services ${listMs} ms, micro get service ${getMs} ms (process start included)`);
+    assert.ok(listMs < 1_000 && getMs < 1_000, `list ${listMs} ms, get ${getMs} ms`);
+  } finally {
+    raw.close();
+    await etcd!.remove();
+  }
+});
