@@ -7,6 +7,30 @@ import { CacheRegistry, Client, EtcdRegistry, etcdKey } from "../src/index.js";
 import { startEtcdCluster } from "./etcd.js";
 import { micro, startService, stopAll, waitFor } from "./helpers.js";
 
+/** `concurrency` callers of the greeter until stop(); every reply is checked. */
+function greeterLoad(client: Client, concurrency: number) {
+  const state = { ok: 0, failed: [] as string[], running: true };
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (state.running) {
+      try {
+        const rsp = await client.call<{ msg: string }>("go.micro.srv.greeter", "Say.Hello", { name: "John" });
+        if (rsp.msg === "Hello John") state.ok++;
+        else state.failed.push(JSON.stringify(rsp));
+      } catch (err) {
+        state.failed.push((err as Error).message);
+      }
+    }
+  });
+  return {
+    get ok() { return state.ok; },
+    failed: state.failed,
+    stop: async () => {
+      state.running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
 test("one of three etcd members killed under load: zero failed calls, nodes stay registered", async () => {
   const members = await startEtcdCluster(3);
   const address = members.map((m) => m.address).join(",");
@@ -17,30 +41,15 @@ test("one of three etcd members killed under load: zero failed calls, nodes stay
   const client = new Client({ registry: cache });
   const raw = new Etcd3({ hosts: members.slice(1).map((m) => `http://${m.address}`) });
   try {
-    let ok = 0;
-    const failed: string[] = [];
-    let stop = false;
-    const loop = async () => {
-      while (!stop) {
-        try {
-          const rsp = await client.call<{ msg: string }>("go.micro.srv.greeter", "Say.Hello", { name: "John" });
-          if (rsp.msg === "Hello John") ok++;
-          else failed.push(JSON.stringify(rsp));
-        } catch (err) {
-          failed.push((err as Error).message);
-        }
-      }
-    };
-    const loops = Array.from({ length: 10 }, loop);
+    const load = greeterLoad(client, 10);
     await new Promise((r) => setTimeout(r, 1_000));
-    const before = ok;
+    const before = load.ok;
     await members[0]!.kill();
     // Longer than the TTL: the nodes' renewals must reach the surviving members.
     await new Promise((r) => setTimeout(r, 4_000));
-    stop = true;
-    await Promise.all(loops);
-    assert.deepEqual(failed, []);
-    assert.ok(ok - before > 1_000, `calls kept flowing after the kill (${ok - before})`);
+    await load.stop();
+    assert.deepEqual(load.failed, []);
+    assert.ok(load.ok - before > 1_000, `calls kept flowing after the kill (${load.ok - before})`);
 
     // Renewals reach the surviving members (one that was on its way to the dead one may be retried, hence a short wait).
     const want = nodes.map((n) => etcdKey("go.micro.srv.greeter", n.id)).sort();
@@ -71,27 +80,17 @@ test("etcd stopped: services keep serving, clients call from the cache (one warn
   const client = new Client({ registry: cache });
   const raw = new Etcd3({ hosts: `http://${etcd!.address}` });
   try {
-    let ok = 0;
-    const failed: string[] = [];
-    let stop = false;
-    const loop = async () => {
-      while (!stop) {
-        await client.call<{ msg: string }>("go.micro.srv.greeter", "Say.Hello", { name: "John" })
-          .then((r) => (r.msg === "Hello John" ? ok++ : failed.push(JSON.stringify(r))), (err: Error) => failed.push(err.message));
-      }
-    };
-    const loops = Array.from({ length: 5 }, loop);
+    const load = greeterLoad(client, 5);
     await new Promise((r) => setTimeout(r, 500));
     await etcd!.stop();
-    const during = ok;
+    const during = load.ok;
     await new Promise((r) => setTimeout(r, 4_000)); // longer than the TTL: the lease is gone when etcd returns
-    const servedDuringOutage = ok - during;
+    const servedDuringOutage = load.ok - during;
     await etcd!.restart();
     await waitFor("the service to re-register by itself", async () =>
       (await raw.get(etcdKey("go.micro.srv.greeter", node.id)).string().catch(() => null)) !== null, 10_000);
-    stop = true;
-    await Promise.all(loops);
-    assert.deepEqual(failed, []);
+    await load.stop();
+    assert.deepEqual(load.failed, []);
     assert.ok(servedDuringOutage > 500, `calls went on while etcd was down (${servedDuringOutage})`);
     assert.match(node.stderr(), /Server register error: etcd register go\.micro\.srv\.greeter/, "renewals failed, logged, not fatal");
     assert.ok(warnings.length <= 2, `warned once per outage, not per call: ${warnings.length}`);
@@ -119,12 +118,7 @@ test("kill -9 on etcd: the caller skips the node at once, an idle client drops i
   const client = new Client({ registry: caller });
   try {
     await idle.getService("go.micro.srv.greeter"); // cached and watched, never called
-    let stop = false;
-    const failed: string[] = [];
-    const loop = async () => {
-      while (!stop) await client.call("go.micro.srv.greeter", "Say.Hello", { name: "John" }).catch((e: Error) => failed.push(e.message));
-    };
-    const loops = Array.from({ length: 5 }, loop);
+    const load = greeterLoad(client, 5);
     await new Promise((r) => setTimeout(r, 500));
     const victim = nodes[0]!;
     victim.child.kill("SIGKILL");
@@ -133,9 +127,8 @@ test("kill -9 on etcd: the caller skips the node at once, an idle client drops i
     const ids = () => (idle.cached("go.micro.srv.greeter") ?? []).flatMap((s) => (s.nodes ?? []).map((n) => n.id));
     await waitFor("the idle client's cache to drop the dead node", () => !ids().includes(victim.id), 10_000);
     const dropped = Date.now() - killedAt;
-    stop = true;
-    await Promise.all(loops);
-    assert.deepEqual(failed, [], "retries=1: the caller never fails");
+    await load.stop();
+    assert.deepEqual(load.failed, [], "retries=1: the caller never fails");
     assert.deepEqual(ids(), [nodes[1]!.id]);
     // The lease's TTL is 2 s; etcd expires leases within about a second after that.
     assert.ok(dropped <= 2_000 + 2_500, `dropped ${dropped} ms after the kill`);

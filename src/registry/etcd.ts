@@ -91,10 +91,11 @@ export class EtcdRegistry implements Registry {
       faultHandling: { watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }).next() },
     };
     if (username) config.auth = { username, password };
-    if (options.tls || this.endpoints.secure) {
+    if (options.tls) {
+      // https:// alone means TLS with the system's roots (etcd3 does that); tls adds a CA or client certificates.
       config.hosts = this.endpoints.hosts.map((h) => h.replace(/^http:/, "https:"));
-      config.credentials = { rootCertificate: options.tls?.ca ?? Buffer.alloc(0), certChain: options.tls?.cert, privateKey: options.tls?.key };
-      if (!options.tls?.ca) delete (config.credentials as { rootCertificate?: Buffer }).rootCertificate;
+      // etcd3's type insists on a root certificate; gRPC takes null for the system's roots.
+      config.credentials = { rootCertificate: (options.tls.ca ?? null) as Buffer, certChain: options.tls.cert, privateKey: options.tls.key };
     }
     this.client = new Etcd3(config);
   }
