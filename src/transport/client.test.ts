@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { TransportClient } from "./client.js";
 import { listen } from "./server.js";
 import type { Message, ServerConnection, TransportServer } from "./transport.js";
+import { goRequest } from "./testdata/greeter.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const msg = (id: number | string, body = `req ${id}`): Message => ({
@@ -45,12 +46,6 @@ async function freePort(): Promise<string> {
   await new Promise((r) => server.close(r));
   return address;
 }
-
-const goRequestBytes = (host: string) =>
-  `POST / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 16\r\n` +
-  "Accept: application/json\r\nContent-Type: application/json\r\nMicro-Endpoint: Say.Hello\r\n" +
-  "Micro-Id: 0\r\nMicro-Method: Say.Hello\r\nMicro-Service: go.micro.srv.greeter\r\nTimeout: 5000000000\r\n\r\n" +
-  '{"name":"John"}\n';
 
 describe("transport client", () => {
   test("one request round-trips", async () => {
@@ -150,7 +145,7 @@ describe("transport client", () => {
     const c = client({ userAgent: "Go-http-client/1.1", keepHeaders: ["Content-Type"] });
     const shared = { "Micro-Service": "go.micro.srv.greeter", "Micro-Method": "Say.Hello", "Micro-Endpoint": "Say.Hello", "Content-Type": "application/json", Accept: "application/json" };
     const rsp = await c.call(address, shared, "0", 5000, Buffer.from('{"name":"John"}\n'));
-    assert.equal(seen[0], goRequestBytes(address));
+    assert.equal(seen[0], goRequest(address));
     assert.deepEqual(rsp.header, { "Content-Length": "2", "Content-Type": "application/json", "Micro-Id": "0" });
     await c.call(address, shared, "1", 250, Buffer.from('{"name":"John"}\n'));
     assert.match(seen[1]!, /\r\nMicro-Id: 1\r\n.*\r\nTimeout: 250000000\r\n\r\n/s);

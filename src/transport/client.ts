@@ -45,7 +45,7 @@ export interface TransportClientOptions {
   lookup?: LookupFunction;
 }
 
-// Timers cap at 2^31-1 ms; longer waits count as none.
+// Deadlines longer than 2^31-1 ms (~24 days) count as none, as they did with Node timers.
 const MAX_TIMER_MS = 0x7fffffff;
 // How many queued requests a freed slot looks past when the first ones' Micro-Ids are busy on that connection.
 const QUEUE_LOOKAHEAD = 16;

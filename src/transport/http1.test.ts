@@ -13,11 +13,7 @@ import {
   type Http1Sink,
 } from "./http1.js";
 
-const GO_BODY = '{"name":"John"}\n';
-const goRequest = (host: string, id = "0") =>
-  `POST / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: 16\r\n` +
-  "Accept: application/json\r\nContent-Type: application/json\r\nMicro-Endpoint: Say.Hello\r\n" +
-  `Micro-Id: ${id}\r\nMicro-Method: Say.Hello\r\nMicro-Service: go.micro.srv.greeter\r\nTimeout: 5000000000\r\n\r\n${GO_BODY}`;
+import { GO_BODY, goRequest } from "./testdata/greeter.js";
 
 type Event =
   | { kind: "msg"; head: Http1Head; body: string }

@@ -4,12 +4,7 @@ import { connect, type Socket } from "node:net";
 import { once } from "node:events";
 import { listen } from "./server.js";
 import type { Message, ServerConnection, TransportServer } from "./transport.js";
-
-const GO_BODY = '{"name":"John"}\n';
-const goRequest = (host: string, id: string, body = GO_BODY) =>
-  `POST / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-  "Accept: application/json\r\nContent-Type: application/json\r\nMicro-Endpoint: Say.Hello\r\n" +
-  `Micro-Id: ${id}\r\nMicro-Method: Say.Hello\r\nMicro-Service: go.micro.srv.greeter\r\nTimeout: 5000000000\r\n\r\n${body}`;
+import { GO_BODY, goRequest } from "./testdata/greeter.js";
 
 const HELLO = '{"msg":"Hello John"}\n';
 const goResponse = (id: string, extra = "", body = HELLO) =>
