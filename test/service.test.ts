@@ -2,7 +2,7 @@
 // errors, metadata, wrappers, timeouts, limits, bad input.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Service, MemoryRegistry, MicroError, errors, metadata, type CallWrapper, type HandlerWrapper } from "../src/index.js";
+import { Service, MemoryRegistry, MicroError, errors, metadata, type CallWrapper, type HandlerWrapper, type Registry } from "../src/index.js";
 import { silentLogger } from "../src/util/log.js";
 
 const registry = new MemoryRegistry();
@@ -159,4 +159,39 @@ test("a registry folder that cannot be written stops start() with a clear error"
 test("bad flags are a clear error", () => {
   assert.throws(() => new Service({ name: "x", args: ["--client_retries=many"], env: {} }), /--client_retries/);
   assert.throws(() => new Service({ name: "x", args: ["--what"], env: {} }), /what/);
+});
+
+test("renewals against a slow registry never overlap, and stop() waits for the one in flight before deregistering", async () => {
+  const inner = new MemoryRegistry();
+  let inFlight = 0;
+  let most = 0;
+  let renewals = 0;
+  // A registry that takes 250 ms per registration, renewed every 50 ms.
+  const slow: Registry = {
+    name: "memory",
+    async register(service, options) {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      renewals++;
+      await new Promise((r) => setTimeout(r, 250));
+      await inner.register(service, options);
+      inFlight--;
+    },
+    deregister: (service) => inner.deregister(service),
+    getService: (name) => inner.getService(name),
+    listServices: () => inner.listServices(),
+    watch: (options) => inner.watch(options),
+    close: () => inner.close(),
+  };
+  const s = new Service({ name: "test.slow", registry: slow, args: [], env: {}, handleSignals: false, logger: silentLogger, address: "127.0.0.1:0", registerInterval: 50, registerTTL: 5_000 });
+  try {
+    await s.start();
+    await new Promise((r) => setTimeout(r, 730)); // most likely inside a renewal at the end
+  } finally {
+    await s.stop();
+  }
+  assert.equal(most, 1, "one registration at a time");
+  assert.ok(renewals >= 2, `renewed (${renewals})`);
+  await new Promise((r) => setTimeout(r, 300)); // a renewal that outlived stop() would land by now
+  assert.deepEqual(await inner.getService("test.slow"), [], "deregistered, and not registered again");
 });

@@ -53,6 +53,7 @@ export class Service {
   private readonly options: ServiceOptions;
   private readonly log: Logger;
   private ticker: NodeJS.Timeout | undefined;
+  private renewal: Promise<void> | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private resolveStopped: (() => void) | undefined;
@@ -152,7 +153,11 @@ export class Service {
     const interval = this.config.registerInterval;
     if (interval > 0) {
       this.ticker = setInterval(() => {
-        this.register(1).catch((err: Error) => this.log.warn(`Server register error: ${err.message}`));
+        // One renewal at a time: a slow registry must not pile them up (two etcd leases for one key).
+        if (this.renewal || this.state === "stopping") return;
+        this.renewal = this.register(1)
+          .catch((err: Error) => this.log.warn(`Server register error: ${err.message}`))
+          .finally(() => (this.renewal = undefined));
       }, interval);
       this.ticker.unref();
     }
@@ -167,6 +172,8 @@ export class Service {
     // A start in progress finishes first, so that what it registers is removed.
     await this.starting?.catch(() => undefined);
     if (this.ticker) clearInterval(this.ticker);
+    // A renewal still on its way would register the node again after the deregistration.
+    await this.renewal;
     if (this.onSignal) {
       process.off("SIGTERM", this.onSignal);
       process.off("SIGINT", this.onSignal);
