@@ -138,6 +138,8 @@ test("the registry entry carries endpoints but not Debug, and node metadata as u
   assert.deepEqual(svc.nodes![0]!.metadata, { broker: "http", protocol: "mucp", registry: "memory", server: "mucp", transport: "http" });
   const names = svc.endpoints!.map((e) => e.name);
   assert.ok(names.includes("Math.Add") && !names.some((n) => n.startsWith("Debug.")));
+  // A Go node writes "metadata":{} for every endpoint (its extractor always makes the map); so do we.
+  assert.deepEqual(svc.endpoints!.find((e) => e.name === "Math.Add")!.metadata, {});
   assert.deepEqual(await caller.client.call("test.svc", "Debug.Health", {}), { status: "ok" });
 });
 

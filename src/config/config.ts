@@ -37,7 +37,7 @@ export interface Flag {
 
 /** The global flags; names and variables as upstream, defaults as ARCHITECTURE.md. */
 export const FLAGS: readonly Flag[] = [
-  { name: "registry", env: "MICRO_REGISTRY", key: "registry", kind: "string", help: "Registry for discovery: local, memory (default local)" },
+  { name: "registry", env: "MICRO_REGISTRY", key: "registry", kind: "string", help: "Registry for discovery: local, etcd, mdns, memory (default local)" },
   { name: "registry_address", env: "MICRO_REGISTRY_ADDRESS", key: "registryAddress", kind: "string", help: "Registry address; for local, the state folder" },
   { name: "register_ttl", env: "MICRO_REGISTER_TTL", key: "registerTTL", kind: "seconds", help: "Register TTL in seconds (default 60)" },
   { name: "register_interval", env: "MICRO_REGISTER_INTERVAL", key: "registerInterval", kind: "seconds", help: "Register interval in seconds (default 30)" },

@@ -71,7 +71,8 @@ export function buildEndpoints(name: string, target: object, options: HandleOpti
         // ours would crash on null, so unknown shapes are empty Values.
         request: d?.request ?? { name: "Request", type: "Request", values: null },
         response: d?.response ?? { name: "Response", type: "Response", values: null },
-        metadata: d?.metadata ?? null,
+        // Upstream's extractor always makes the map, so Go writes {} here (seen from a real Go node, interop/).
+        metadata: d?.metadata ?? {},
       },
     });
   }
