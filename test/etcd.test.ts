@@ -120,6 +120,25 @@ test("watch: create, update and delete, each with its one-node service", async (
   w.stop();
 });
 
+test("watch: a node re-registered under another version leaves the old one (delete, then update)", async () => {
+  const r = registry();
+  const w = r.watch({ service: "go.micro.srv.greeter" });
+  await new Promise((res) => setTimeout(res, 300)); // the watch stream is up
+  await r.register(greeter("v-1", "1.0.0"));
+  await r.register(greeter("v-1", "2.0.0"));
+  await r.register(greeter("v-1", "2.0.0", { metadata: { changed: "yes" } }));
+  const events: Result[] = [];
+  for (let i = 0; i < 4; i++) events.push(await w.next());
+  // Without the delete, a cache (which merges by version) would list v-1 under 1.0.0 for good.
+  assert.deepEqual(events.map((e) => [e.action, e.service.version, e.service.nodes![0]!.id]), [
+    ["create", "1.0.0", "v-1"],
+    ["delete", "1.0.0", "v-1"],
+    ["update", "2.0.0", "v-1"],
+    ["update", "2.0.0", "v-1"],
+  ]);
+  w.stop();
+});
+
 test("etcd down: calls fail within the timeout with one clear line; back up: registration resumes by itself", async () => {
   const r = registry({ timeout: 1_000 });
   await r.register(greeter("o-1"), { ttl: 2_000 });

@@ -195,10 +195,15 @@ export class EtcdRegistry implements Registry {
       .then((w) => {
         etcdWatcher = w;
         if (stopped) return void w.cancel().catch(() => {});
-        w.on("put", (kv) => {
+        w.on("put", (kv, previous) => {
           const service = decode(kv.value.toString());
+          if (!service) return;
+          // A node re-registered under another version: its one key now holds only the new version, so the
+          // old one loses the node. Caches merge events by version and would otherwise keep it there for good.
+          const before = previous ? decode(previous.value.toString()) : undefined;
+          if (before && before.version !== service.version) watcher.push({ action: "delete", service: before });
           // A key put for the first time (or again after a delete) is a create, as upstream's IsCreate.
-          if (service) watcher.push({ action: isCreate(kv) ? "create" : "update", service });
+          watcher.push({ action: isCreate(kv) ? "create" : "update", service });
         });
         w.on("delete", (_kv, previous) => {
           const service = previous ? decode(previous.value.toString()) : undefined;
