@@ -8,7 +8,7 @@ export { MicroError } from "./errors/errors.js";
 export * as metadata from "./metadata/metadata.js";
 export type { Metadata } from "./metadata/metadata.js";
 export {
-  newRegistry, MemoryRegistry, LocalRegistry, CacheRegistry, EtcdRegistry, defaultLocalRegistryDir, etcdKey,
+  newRegistry, MemoryRegistry, LocalRegistry, CacheRegistry, EtcdRegistry, MdnsRegistry, defaultLocalRegistryDir, etcdKey,
   type Registry, type Service as RegistryService, type Node, type Endpoint, type Value, type Result, type Watcher, type RegisterOptions,
 } from "./registry/index.js";
 export { Selector, filterVersion, filterLabel, filterEndpoint, type Filter, type Strategy } from "./selector/selector.js";

@@ -23,8 +23,14 @@ export interface Proc {
 }
 
 /** Starts a service script as its own process and waits until it has registered. */
-export async function startService(script: string, registryDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, `--registry_address=${registryDir}`, "--server_address=127.0.0.1:0", ...args], {
+export function startService(script: string, registryDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  return startProcess([process.execPath, "--import", "tsx", script, `--registry_address=${registryDir}`, "--server_address=127.0.0.1:0", ...args], env);
+}
+
+/** Runs argv (a service, perhaps behind `ip netns exec`) and waits until it has registered. */
+export async function startProcess(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+  const [command, ...rest] = argv;
+  const child = spawn(command!, rest, {
     cwd: ROOT,
     env: { ...process.env, MICRO_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -34,7 +40,7 @@ export async function startService(script: string, registryDir: string, args: st
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const id = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not register within 15 s:\n${err}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${argv.join(" ")} did not register within 15 s:\n${err}`)), 15_000);
     const check = () => {
       const m = /Registering node: (\S+)/.exec(err);
       if (m) {
@@ -46,7 +52,7 @@ export async function startService(script: string, registryDir: string, args: st
     child.stderr!.on("data", check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited with ${code} before registering:\n${err}`));
+      reject(new Error(`${argv.join(" ")} exited with ${code} before registering:\n${err}`));
     });
   });
   return { child, id, stderr: () => err, exited };
@@ -67,10 +73,11 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the micro command (bin/micro.js) as `npx micro` does. */
-export function micro(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** Runs the micro command (bin/micro.js) as `npx micro` does; `via` prefixes the command (e.g. `ip netns exec <ns>`). */
+export function micro(args: string[], env: NodeJS.ProcessEnv = {}, via: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, "bin/micro.js"), ...args], {
+    const argv = [...via, process.execPath, join(ROOT, "bin/micro.js"), ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
