@@ -1,6 +1,7 @@
 // `npm run bench`: micro-ts against its peers, each server and client in its
 // own process, rounds alternating between frameworks; then start-up time, idle
-// RSS and selector picks/s; prints the tables and writes bench/RESULTS.md.
+// RSS, selector picks/s and the etcd registry (bench/registry.ts); prints the
+// tables and writes bench/RESULTS.md.
 //
 // Environment:
 //   BENCH_ROUNDS=3           throughput rounds (framework order rotates each round)
@@ -10,20 +11,24 @@
 //   BENCH_SCENARIOS=a,b      scenarios: tiny-1, tiny-10, tiny-100, 16k-1, 16k-100
 //   BENCH_STARTUP_RUNS=5     start-up/RSS runs per framework (0 skips)
 //   BENCH_SELECTOR_ROUNDS=5  selector rounds of ~1 s per path and strategy (0 skips)
+//   BENCH_REGISTRY=1         the etcd registry section (0 skips; skipped with a note when etcd is not on PATH)
+//   BENCH_SECTIONS=a,b       only these sections: throughput, startup, selector, registry
 //   BENCH_PIN=1              pin servers to cpu 0 and clients to cpu 1 with taskset (0: don't)
 //   BENCH_OUT=path           where the report goes; default bench/RESULTS.md, or
-//                            .bench-build/RESULTS.md when BENCH_ONLY/BENCH_SCENARIOS filter the run
-// Exit 1 when any call failed or any bench process failed; missed targets are printed, not fatal.
+//                            .bench-build/RESULTS.md when BENCH_ONLY/BENCH_SCENARIOS/BENCH_SECTIONS filter the run
+// Exit 1 when any call failed, any bench process failed or any registry cache ended wrong;
+// missed targets are printed, not fatal.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { cpus, tmpdir, totalmem, release } from "node:os";
 import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { SCENARIOS, type Scenario } from "./payload.js";
 import type { LoadResult } from "./load.js";
 import { BUILD, ROOT } from "./root.js";
+import { CHURN_CACHES, CHURN_RATE, CHURN_SECONDS, CHURN_SERVICES, CHURN_TTL_MS, CLI_RUNS, GET_SERVICE, NODES_PER_SERVICE, SEED_SERVICES, SETTLE_MS, churnCorrect, registryBench, type RegistryFigures } from "./registry.js";
+import { freePort } from "./ports.js";
 
 // ---- settings -------------------------------------------------------------
 
@@ -38,6 +43,7 @@ const DURATION_MS = num("BENCH_DURATION", 3) * 1000;
 const WARMUP_MS = num("BENCH_WARMUP", 0.5) * 1000;
 const STARTUP_RUNS = num("BENCH_STARTUP_RUNS", 5);
 const SELECTOR_ROUNDS = num("BENCH_SELECTOR_ROUNDS", 5);
+const REGISTRY = num("BENCH_REGISTRY", 1) > 0;
 const IDLE_MS = 1500; // server idle time before reading its RSS
 const GRACE_MS = 3000; // SIGTERM → SIGKILL
 
@@ -63,7 +69,12 @@ const wanted = list(env.BENCH_SCENARIOS);
 const RUN_SCENARIOS = wanted.length ? SCENARIOS.filter((s) => wanted.includes(s.name.toLowerCase())) : [...SCENARIOS];
 if (FRAMEWORKS.length === 0) fatal(`BENCH_ONLY=${env.BENCH_ONLY} names no framework (ids: ${ALL.map((f) => f.id).join(", ")})`);
 if (RUN_SCENARIOS.length === 0) fatal(`BENCH_SCENARIOS=${env.BENCH_SCENARIOS} names no scenario (${SCENARIOS.map((s) => s.name).join(", ")})`);
-const FILTERED = only.length > 0 || wanted.length > 0;
+const SECTIONS = ["throughput", "startup", "selector", "registry"] as const;
+const sectionList = list(env.BENCH_SECTIONS);
+for (const s of sectionList) if (!(SECTIONS as readonly string[]).includes(s)) fatal(`BENCH_SECTIONS names ${s}, not one of ${SECTIONS.join(", ")}`);
+const runs = (section: (typeof SECTIONS)[number]) => sectionList.length === 0 || sectionList.includes(section);
+const THROUGHPUT = runs("throughput") && ROUNDS > 0;
+const FILTERED = only.length > 0 || wanted.length > 0 || sectionList.length > 0;
 const OUT = env.BENCH_OUT || (FILTERED ? join(ROOT, ".bench-build", "RESULTS.md") : join(ROOT, "bench", "RESULTS.md"));
 const PIN = env.BENCH_PIN !== "0" && cpus().length >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const SERVER_CPU = "0";
@@ -206,16 +217,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const wall = () => performance.timeOrigin + performance.now();
 
 /** A free port for the peers that need one up front (probe before server, Moleculer urls). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Server options: a fresh registry folder each time, so no stale node from an earlier kill -9. */
 async function serverOpts(script: string) {
@@ -334,6 +335,23 @@ async function selectorBench(): Promise<void> {
   }
 }
 
+// ---- registry (etcd) ----------------------------------------------------------
+
+/** Set when the section ran (or was skipped for want of etcd). */
+let registryFigures: RegistryFigures | undefined;
+
+async function registrySection(): Promise<void> {
+  try {
+    registryFigures = await registryBench(BUILD, ROOT, note);
+  } catch (err) {
+    failures.push(`registry: ${(err as Error).message}`);
+    return;
+  }
+  if (registryFigures.skipped) note(`registry: skipped: ${registryFigures.skipped}`);
+  failures.push(...registryFigures.problems);
+  for (const [what, command] of registryFigures.commands) commands.set(what, command);
+}
+
 // ---- figures and formatting -------------------------------------------------
 
 function median(xs: readonly number[]): number {
@@ -386,6 +404,38 @@ function startupTable(): string {
   return table(["start-up (median of runs)", "spawn → callable", "spawn → ready line", "idle RSS"], rows);
 }
 
+const ms = (n: number) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : Math.round(n)} ms` : "–");
+
+function registryTable(r: RegistryFigures): string {
+  if (r.skipped) return `Skipped: ${r.skipped}.`;
+  const list = median(r.listMs);
+  const get = median(r.getMs);
+  const c = r.churn;
+  const correct = churnCorrect(c);
+  const under1s = (v: number) => (Number.isFinite(v) ? (v < 1000 ? "PASS" : "MISS") : "n/a");
+  const rows = [
+    [`micro list services, ${int(SEED_SERVICES * NODES_PER_SERVICE)} nodes / ${int(SEED_SERVICES)} services (median of ${r.listMs.length})`, ms(list), "< 1 s", under1s(list)],
+    [`micro get service ${GET_SERVICE}, ${NODES_PER_SERVICE} nodes (median of ${r.getMs.length})`, ms(get), "< 1 s", under1s(get)],
+    [
+      `churn ${CHURN_RATE} ops/s for ${CHURN_SECONDS} s, ${CHURN_CACHES} watching caches: every cache equals etcd`,
+      c ? (correct ? "yes (0 mismatches)" : `no (${c.mismatches} mismatch(es)${c.etcdAgrees ? "" : ", etcd ≠ driver"}${c.missedEvents ? `, ${c.missedEvents} missed event(s)` : ""})`) : "–",
+      "yes",
+      c ? (correct ? "PASS" : "HARD FAIL") : "n/a",
+    ],
+    ["propagation lag p50 / p99: put's reply → the cache has the event", c ? `${ms(c.lagP50)} / ${ms(c.lagP99)}` : "–", "–", ""],
+    ["propagation lag p50 / p99: put issued → the cache has the event", c ? `${ms(c.issuedP50)} / ${ms(c.issuedP99)}` : "–", "–", ""],
+  ];
+  const out = [table([`registry (etcd ${r.etcd}, one member on loopback)`, "this run", "target", "status"], rows)];
+  if (c) {
+    const n = c.counts;
+    out.push(`Churn: ${n.register} registrations, ${n.update + n.move} re-registrations with changed metadata (${n.move} under another version), ` +
+      `${n.deregister} deregistrations, ${n.ttl} nodes with a ${CHURN_TTL_MS / 1000} s TTL left to expire; ${fixed(c.achievedRate)} ops/s achieved; ` +
+      `${int(c.lagSamples)} event deliveries timed; seed ${c.seed}. A negative lag is an event that reached the cache before the put's reply reached the driver.`);
+    if (c.details.length) out.push("First mismatches:\n\n" + c.details.map((d) => `- ${d.slice(0, 300)}`).join("\n"));
+  }
+  return out.join("\n\n");
+}
+
 function selectorTable(): string {
   return table(
     ["selector, 100 nodes (median of rounds)", "strategy", "picks/s"],
@@ -431,6 +481,20 @@ function targets(): Target[] {
     const v = median(r.rounds);
     out.push({ what: `selector ${r.strategy}: ≥ 1M picks/s (selectNow() over the cache, as calls do)`, value: int(v), status: judge(v, v >= 1e6) });
   }
+  const r = registryFigures;
+  if (r && !r.skipped) {
+    const nodes = `${int(SEED_SERVICES * NODES_PER_SERVICE)} nodes / ${int(SEED_SERVICES)} services`;
+    const list = median(r.listMs);
+    out.push({ what: `etcd, ${nodes}: micro list services < 1 s`, value: ms(list), status: judge(list, list < 1000) });
+    const get = median(r.getMs);
+    out.push({ what: `etcd, ${nodes}: micro get service < 1 s`, value: ms(get), status: judge(get, get < 1000) });
+    const c = r.churn;
+    out.push({
+      what: `etcd churn ${CHURN_RATE} ops/s for ${CHURN_SECONDS} s: every one of ${CHURN_CACHES} caches equals etcd`,
+      value: c ? (churnCorrect(c) ? "yes" : `no (${c.mismatches} mismatch(es))`) : "–",
+      status: c ? (churnCorrect(c) ? "PASS" : "HARD FAIL") : "n/a",
+    });
+  }
   return out;
 }
 
@@ -446,11 +510,19 @@ function rawSection(): string {
       }
     }
   }
-  parts.push(table(["framework", "scenario", "round", "calls/s", "calls", "p50", "p99", "mean", "failed"], rows));
+  if (THROUGHPUT) parts.push(table(["framework", "scenario", "round", "calls/s", "calls", "p50", "p99", "mean", "failed"], rows));
   const srows: string[][] = [];
   for (const [name, runs] of startups) runs.forEach((r, i) => srows.push([name, String(i + 1), `${fixed(r.callable)} ms`, `${fixed(r.ready)} ms`, `${fixed(r.rssMB)} MB`]));
   if (srows.length) parts.push(table(["start-up", "run", "spawn → callable", "spawn → ready line", "idle RSS"], srows));
   if (selectorRows.length) parts.push(table(["selector", "strategy", "picks/s per round"], selectorRows.map((r) => [r.name, r.strategy, r.rounds.map(int).join(", ")])));
+  const reg = registryFigures;
+  if (reg && !reg.skipped) {
+    parts.push(table(["registry (etcd)", "ms per run"], [
+      ["micro list services", reg.listMs.map((v) => fixed(v, 0)).join(", ")],
+      ["micro get service", reg.getMs.map((v) => fixed(v, 0)).join(", ")],
+      ["seeding (not timed against a target)", fixed(reg.seedMs, 0)],
+    ]));
+  }
   return parts.join("\n\n");
 }
 
@@ -459,9 +531,10 @@ function rawSection(): string {
 const started = new Date();
 const t0 = performance.now();
 note(`micro-ts bench: ${FRAMEWORKS.map((f) => f.name).join(", ")} × ${RUN_SCENARIOS.map((s) => s.name).join(", ")}; ` +
-  `${ROUNDS} round(s) of ${DURATION_MS / 1000} s (+${WARMUP_MS / 1000} s warm-up)${PIN ? `; servers on cpu ${SERVER_CPU}, clients on cpu ${CLIENT_CPU}` : ""}`);
+  `${ROUNDS} round(s) of ${DURATION_MS / 1000} s (+${WARMUP_MS / 1000} s warm-up)${PIN ? `; servers on cpu ${SERVER_CPU}, clients on cpu ${CLIENT_CPU}` : ""}` +
+  `${sectionList.length ? `; sections: ${sectionList.join(", ")}` : ""}`);
 
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; THROUGHPUT && round < ROUNDS; round++) {
   const order = FRAMEWORKS.map((_, i) => FRAMEWORKS[(i + round) % FRAMEWORKS.length]!);
   for (const fw of order) {
     const t = performance.now();
@@ -477,7 +550,8 @@ for (let round = 0; round < ROUNDS; round++) {
 
 // go-compat shares micro-ts's server: one start-up series per server script.
 const scripts = FRAMEWORKS.filter((f, i) => FRAMEWORKS.findIndex((g) => g.script === f.script) === i);
-for (let run = 0; run < STARTUP_RUNS; run++) {
+const startupRuns = runs("startup") ? STARTUP_RUNS : 0;
+for (let run = 0; run < startupRuns; run++) {
   for (const fw of scripts.map((_, i) => scripts[(i + run) % scripts.length]!)) {
     try {
       await startupRun(fw);
@@ -486,9 +560,9 @@ for (let run = 0; run < STARTUP_RUNS; run++) {
     }
   }
 }
-if (STARTUP_RUNS > 0) note(`start-up: ${STARTUP_RUNS} run(s) per framework done`);
+if (startupRuns > 0) note(`start-up: ${startupRuns} run(s) per framework done`);
 
-if (SELECTOR_ROUNDS > 0 && has("micro-ts")) {
+if (SELECTOR_ROUNDS > 0 && has("micro-ts") && runs("selector")) {
   try {
     await selectorBench();
     note("selector: done");
@@ -497,20 +571,26 @@ if (SELECTOR_ROUNDS > 0 && has("micro-ts")) {
   }
 }
 
+if (REGISTRY && runs("registry")) await registrySection();
+
 const tgs = targets();
-const targetTable = table(["target", "this run", "status"], tgs.map((t) => [t.what, t.value, t.status]));
+// A run limited to some sections leaves out the other sections' unmeasured rows.
+const shown = sectionList.length ? tgs.filter((t) => t.status !== "n/a") : tgs;
+const targetTable = table(["target", "this run", "status"], shown.map((t) => [t.what, t.value, t.status]));
 const sections = [
-  "## Throughput\n\n" + throughputTable(),
-  "## Latency\n\n" + latencyTable(),
+  ...(THROUGHPUT ? ["## Throughput\n\n" + throughputTable(), "## Latency\n\n" + latencyTable()] : []),
   ...(startups.size ? ["## Start-up and idle RSS\n\n" + startupTable()] : []),
   ...(selectorRows.length ? ["## Selector\n\n" + selectorTable()] : []),
+  ...(registryFigures ? ["## Registry (etcd)\n\n" + registryTable(registryFigures)] : []),
   "## Targets\n\n" + targetTable,
 ];
 const short = (t: Target) => t.status === "MISS" || t.status === "HARD FAIL";
 const missed = tgs.filter((t) => !t.stretch && short(t));
 const stretchMissed = tgs.filter((t) => t.stretch && short(t));
 const summary = [
-  failures.length ? `FAILED: ${failures.length} problem(s):\n${failures.map((f) => `  - ${f}`).join("\n")}` : "All calls succeeded and every reply was checked.",
+  failures.length
+    ? `FAILED: ${failures.length} problem(s):\n${failures.map((f) => `  - ${f}`).join("\n")}`
+    : `All calls succeeded and every reply was checked.${churnCorrect(registryFigures?.churn) ? " Every registry cache ended equal to etcd." : ""}`,
   missed.length
     ? `Targets missed:\n${missed.map((t) => `  - ${t.status}: ${t.what} (${t.value})`).join("\n")}`
     : tgs.some((t) => t.status === "PASS") ? "All measured targets met." : "No target could be measured in this run.",
@@ -536,8 +616,9 @@ Written by \`npm run bench\` (bench/run.ts) on ${started.toISOString()}; the run
 - scenarios are \`<payload>-<calls in flight>\`: tiny = \`{"name":"John"}\` → \`{"msg":"Hello John"}\`; 16k = the same plus a 16384-char \`data\` echoed back. Every reply's content is checked.
 - start-up: ${STARTUP_RUNS} run(s) per framework; a client (probe) is already running and polling every 2 ms when the server is spawned; "callable" is spawn → its first good reply (micro-ts: found through the LocalRegistry). Idle RSS is VmRSS of the server ${IDLE_MS / 1000} s after that reply (MB = 10^6 bytes).
 - selector: ${SELECTOR_ROUNDS} round(s) of ~1 s each after 0.3 s warm-up, one service of 100 nodes.
-- medians are over rounds; ratios are micro-ts / peer from the medians of this run.
-${FILTERED ? `- filtered run: BENCH_ONLY=${env.BENCH_ONLY ?? ""} BENCH_SCENARIOS=${env.BENCH_SCENARIOS ?? ""}\n` : ""}
+${registryFigures && !registryFigures.skipped ? `- registry: one etcd ${registryFigures.etcd} member on 127.0.0.1, no CPU pinning. ${int(SEED_SERVICES * NODES_PER_SERVICE)} nodes over ${int(SEED_SERVICES)} services seeded (no TTL); \`micro list services\` and \`micro get service ${GET_SERVICE}\` are each a whole process (\`node .bench-build/bench/micro.js\`, what bin/micro.js runs from dist/), timed spawn → exit, ${CLI_RUNS} runs each, median. Churn: ${CHURN_RATE} operations/s for ${CHURN_SECONDS} s over ${CHURN_SERVICES} more services (15 keep one permanent node), ${CHURN_CACHES} client processes each watching through a CacheRegistry and looking a service up every 20 ms when it is not cached; after the churn, up to the TTL + ${SETTLE_MS / 1000} s for etcd to drop the expired nodes and equal the driver's own record, then up to ${SETTLE_MS / 1000} s for every cache to equal etcd (node ids, addresses and metadata per version). Lag: from each put's reply (or its issue) in the driver to the moment a cache's watcher handed it the event, over every cache.
+` : ""}- medians are over rounds; ratios are micro-ts / peer from the medians of this run.
+${FILTERED ? `- filtered run: BENCH_ONLY=${env.BENCH_ONLY ?? ""} BENCH_SCENARIOS=${env.BENCH_SCENARIOS ?? ""} BENCH_SECTIONS=${env.BENCH_SECTIONS ?? ""}\n` : ""}
 ## Commands
 
 \`\`\`sh
