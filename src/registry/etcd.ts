@@ -198,10 +198,10 @@ export class EtcdRegistry implements Registry {
         w.on("put", (kv, previous) => {
           const service = decode(kv.value.toString());
           if (!service) return;
-          // A node re-registered under another version: its one key now holds only the new version, so the
+          // A node re-registered under another version (or a name that maps to the same key): its one key now holds only the new one, so the
           // old one loses the node. Caches merge events by version and would otherwise keep it there for good.
           const before = previous ? decode(previous.value.toString()) : undefined;
-          if (before && before.version !== service.version) watcher.push({ action: "delete", service: before });
+          if (before && (before.name !== service.name || before.version !== service.version)) watcher.push({ action: "delete", service: before });
           // A key put for the first time (or again after a delete) is a create, as upstream's IsCreate.
           watcher.push({ action: isCreate(kv) ? "create" : "update", service });
         });

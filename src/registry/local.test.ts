@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Result, Service, Watcher } from "./registry.js";
 import { LocalRegistry, defaultLocalRegistryDir } from "./local.js";
+import { CacheRegistry } from "./cache.js";
 import { withTimeout } from "../util/timeout.js";
 
 const CHILD = fileURLToPath(new URL("./testdata/local-child.ts", import.meta.url));
@@ -316,4 +317,51 @@ test("an idle registry and its stopped watchers hold no timers", async (t) => {
   await assert.rejects(b.next(), /watcher stopped/);
   await assert.rejects(r.watch().next(), /watcher stopped/);
   // Reaching the end without a hang (the runner waits for the loop) is the assertion.
+});
+
+test("a node re-registered under another version leaves the old one: watch says delete@old first, a cache follows", async (t) => {
+  const dir = await tempDir(t);
+  const owner = new LocalRegistry({ dir }); // the process that owns n1
+  const reader = new LocalRegistry({ dir }); // another process, watching through a cache
+  const cache = new CacheRegistry(reader, { logger: { warn: () => {} } });
+  t.after(async () => {
+    await cache.close();
+    await reader.close();
+    await owner.close();
+  });
+  const versions = (services: Service[]) =>
+    services.map((s) => [s.version, ids([s])] as const).sort(([a], [b]) => a.localeCompare(b));
+  /** Polls the cache (bounded) until it lists `want`, then asserts it does. */
+  const cacheListsWithin = async (want: Array<readonly [string, string[]]>, ms = 3000) => {
+    const deadline = Date.now() + ms;
+    let got = versions(await cache.getService("s"));
+    while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < deadline) {
+      await sleep(25);
+      got = versions(await cache.getService("s"));
+    }
+    assert.deepEqual(got, want);
+  };
+
+  await owner.register(svc("s", ["n1"], null, "1"));
+  const w = reader.watch({ service: "s" });
+  t.after(() => w.stop());
+  await reader.getService("s"); // waits for the watch's baseline, which holds n1@1
+  assert.deepEqual(versions(await cache.getService("s")), [["1", ["n1"]]]);
+
+  await owner.register(svc("s", ["n1"], null, "2"));
+  // Without a delete for "1", the cache (which merges events by version) would keep n1 under "1" for good.
+  await cacheListsWithin([["2", ["n1"]]]);
+  const events: Result[] = [await next(w), await next(w)]; // both already queued: the scanner emits to all watchers at once
+  assert.deepEqual(events.map((e) => [e.action, e.service.version, ids([e.service])]), [
+    ["delete", "1", ["n1"]],
+    ["update", "2", ["n1"]],
+  ]);
+  assert.deepEqual(versions(await owner.getService("s")), [["2", ["n1"]]]);
+
+  await owner.deregister(svc("s", ["n1"], null, "2"));
+  const deleted = await next(w);
+  assert.deepEqual([deleted.action, deleted.service.version, ids([deleted.service])], ["delete", "2", ["n1"]]);
+  await cacheListsWithin([]);
+  assert.deepEqual(await owner.getService("s"), []);
+  assert.deepEqual(await reader.getService("s"), []);
 });

@@ -436,7 +436,12 @@ class Scanner {
     for (const [key, service] of after) {
       const old = before.get(key);
       if (!old) this.#emit("create", service);
-      else if (old !== service && !sameService(old, service)) this.#emit("update", service);
+      else if (old !== service && !sameService(old, service)) {
+        // A node re-registered under another version: its one file now holds only the new version, so the
+        // old one loses the node. Caches merge events by version and would otherwise keep it there for good.
+        if (old.name !== service.name || old.version !== service.version) this.#emit("delete", old);
+        this.#emit("update", service);
+      }
     }
   }
 
