@@ -1,7 +1,7 @@
 // The etcd registry, in upstream's layout (reference §1.3): one key per node,
 // /micro/registry/<service>/<node id>, holding the Service JSON with that one
 // node, under a lease of the register TTL that each re-registration renews.
-import { Etcd3, EtcdLeaseInvalidError, type IOptions, type Lease, type Watcher as EtcdWatcher, type IKeyValue } from "etcd3";
+import type { Etcd3, IOptions, Lease, Watcher as EtcdWatcher, IKeyValue } from "etcd3";
 import type { RegisterOptions, Registry, Result, Service, WatchOptions, Watcher } from "./registry.js";
 import { QueueWatcher } from "./watcher.js";
 import { copyService, invalidService, listByNameAndVersion, mergeByVersion } from "./services.js";
@@ -10,6 +10,12 @@ import { withTimeout } from "../util/timeout.js";
 import { ExponentialBackoff } from "cockatiel";
 
 export const ETCD_PREFIX = "/micro/registry/";
+
+// etcd3 brings gRPC with it: about 100 ms and 20 MB on import. It is loaded on
+// first use, so processes on another registry never pay for it.
+type EtcdModule = typeof import("etcd3");
+let etcdModule: Promise<EtcdModule> | undefined;
+const loadEtcd = () => (etcdModule ??= import("etcd3"));
 const DEFAULT_PORT = 2379;
 
 export interface EtcdRegistryOptions {
@@ -72,7 +78,8 @@ interface Registration {
 export class EtcdRegistry implements Registry {
   readonly name = "etcd";
   readonly endpoints: EtcdEndpoints;
-  private readonly client: Etcd3;
+  private readonly config: IOptions;
+  private client: Promise<{ etcd: Etcd3; mod: EtcdModule }> | undefined;
   private readonly timeout: number;
   private readonly registrations = new Map<string, Registration>();
   private readonly watchers = new Set<QueueWatcher>();
@@ -97,7 +104,11 @@ export class EtcdRegistry implements Registry {
       // etcd3's type insists on a root certificate; gRPC takes null for the system's roots.
       config.credentials = { rootCertificate: (options.tls.ca ?? null) as Buffer, certChain: options.tls.cert, privateKey: options.tls.key };
     }
-    this.client = new Etcd3(config);
+    this.config = config;
+  }
+
+  private etcd(): Promise<{ etcd: Etcd3; mod: EtcdModule }> {
+    return (this.client ??= loadEtcd().then((mod) => ({ etcd: new mod.Etcd3(this.config), mod })));
   }
 
   /** Where this registry talks to, for messages. */
@@ -106,9 +117,9 @@ export class EtcdRegistry implements Registry {
   }
 
   // Every call: bounded in time, and failing with one line that says what and where.
-  private async bounded<T>(what: string, start: () => Promise<T>): Promise<T> {
+  private async bounded<T>(what: string, start: (etcd: Etcd3, mod: EtcdModule) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error(`etcd ${what}: the registry is closed`);
-    const work = start();
+    const work = this.etcd().then(({ etcd, mod }) => start(etcd, mod));
     const timedOut = `etcd ${what}: no answer from ${this.where} within ${this.timeout} ms`;
     try {
       return await withTimeout(work, this.timeout, timedOut);
@@ -125,14 +136,14 @@ export class EtcdRegistry implements Registry {
     const ttlSeconds = options.ttl && options.ttl > 0 ? Math.max(1, Math.ceil(options.ttl / 1000)) : 0;
     for (const node of service.nodes ?? []) {
       const key = etcdKey(service.name, node.id);
-      await this.bounded(`register ${service.name}`, () => this.put(key, goJSON(copyService(service, [node])), ttlSeconds));
+      await this.bounded(`register ${service.name}`, (etcd, mod) => this.put(etcd, mod, key, goJSON(copyService(service, [node])), ttlSeconds));
     }
   }
 
-  private async put(key: string, value: string, ttlSeconds: number): Promise<void> {
+  private async put(etcd: Etcd3, mod: EtcdModule, key: string, value: string, ttlSeconds: number): Promise<void> {
     const known = this.registrations.get(key);
     if (ttlSeconds === 0) {
-      await this.client.put(key).value(value);
+      await etcd.put(key).value(value);
       this.registrations.set(key, { lease: null, ttlSeconds, value });
       return;
     }
@@ -146,10 +157,10 @@ export class EtcdRegistry implements Registry {
         return;
       } catch (err) {
         // Expired or revoked (etcd was down longer than the TTL): grant a new one, as upstream.
-        if (!(err instanceof EtcdLeaseInvalidError)) throw err;
+        if (!(err instanceof mod.EtcdLeaseInvalidError)) throw err;
       }
     }
-    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
+    const lease = etcd.lease(ttlSeconds, { autoKeepAlive: false });
     lease.on("lost", () => {}); // reported through keepaliveOnce's rejection instead
     await lease.grant();
     await lease.put(key).value(value);
@@ -163,17 +174,17 @@ export class EtcdRegistry implements Registry {
       const key = etcdKey(service.name, node.id);
       this.registrations.get(key)?.lease?.release();
       this.registrations.delete(key);
-      await this.bounded(`deregister ${service.name}`, () => this.client.delete().key(key).exec());
+      await this.bounded(`deregister ${service.name}`, (etcd) => etcd.delete().key(key).exec());
     }
   }
 
   async getService(name: string): Promise<Service[]> {
-    const values = await this.bounded(`get ${name}`, () => this.client.getAll().prefix(`${ETCD_PREFIX}${name.replace(/\//g, "-")}/`).strings());
+    const values = await this.bounded(`get ${name}`, (etcd) => etcd.getAll().prefix(`${ETCD_PREFIX}${name.replace(/\//g, "-")}/`).strings());
     return mergeByVersion(decodeAll(Object.values(values)).filter((s) => s.name === name));
   }
 
   async listServices(): Promise<Service[]> {
-    const values = await this.bounded("list", () => this.client.getAll().prefix(ETCD_PREFIX).strings());
+    const values = await this.bounded("list", (etcd) => etcd.getAll().prefix(ETCD_PREFIX).strings());
     return listByNameAndVersion(decodeAll(Object.values(values)));
   }
 
@@ -191,7 +202,7 @@ export class EtcdRegistry implements Registry {
     }
     this.watchers.add(watcher);
     const prefix = options.service ? `${ETCD_PREFIX}${options.service.replace(/\//g, "-")}/` : ETCD_PREFIX;
-    this.bounded("watch", () => this.client.watch().prefix(prefix).withPreviousKV().create())
+    this.bounded("watch", (etcd) => etcd.watch().prefix(prefix).withPreviousKV().create())
       .then((w) => {
         etcdWatcher = w;
         if (stopped) return void w.cancel().catch(() => {});
@@ -222,7 +233,9 @@ export class EtcdRegistry implements Registry {
     for (const w of [...this.watchers]) w.stop();
     for (const r of this.registrations.values()) r.lease?.release();
     this.registrations.clear();
-    this.client.close();
+    // Never loaded when never used; a load in progress finishes and is closed.
+    const client = await this.client?.catch(() => undefined);
+    client?.etcd.close();
   }
 }
 

@@ -10,8 +10,8 @@
 // So a kill -9'd node leaves every watching cache within its TTL.
 import { createSocket, type Socket } from "node:dgram";
 import { hostname } from "node:os";
-import multicastDns from "multicast-dns";
-import dnsPacket, { type Packet } from "dns-packet";
+import type multicastDns from "multicast-dns";
+import type { Packet } from "dns-packet";
 import type { RegisterOptions, Registry, Result, Service, WatchOptions, Watcher } from "./registry.js";
 import { QueueWatcher } from "./watcher.js";
 import { copyService, invalidService, mergeByVersion } from "./services.js";
@@ -19,6 +19,12 @@ import {
   DEFAULT_RECORD_TTL, LIST_SERVICE, MDNS_DOMAIN, answers, enumRecord, instanceAddr, instancesOf, listZone, listedName, nodeZone,
   serviceAddr, serviceOf, zoneRecords, complete, type Seen, type Zone,
 } from "./mdns-records.js";
+
+// multicast-dns and dns-packet load on first use: processes on another registry never pay for them.
+type Modules = { multicastDns: typeof import("multicast-dns"); dnsPacket: typeof import("dns-packet") };
+let modules: Promise<Modules> | undefined;
+const load = () =>
+  (modules ??= Promise.all([import("multicast-dns"), import("dns-packet")]).then(([m, d]) => ({ multicastDns: m.default, dnsPacket: d.default })));
 
 const GROUP = "224.0.0.251";
 const MDNS_PORT = 5353;
@@ -87,27 +93,29 @@ export class MdnsRegistry implements Registry {
   #start(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("mdns: the registry is closed"));
     if (this.#ready) return this.#ready;
-    const responder = multicastDns({ port: this.#port, ip: GROUP, interface: this.#iface, bind: "0.0.0.0", reuseAddr: true, loopback: true });
-    this.#responder = responder;
-    this.#ready = new Promise<void>((resolve, reject) => {
-      responder.once("ready", resolve);
-      responder.once("error", (err: Error) => {
-        reject(new Error(`mdns: cannot listen on UDP port ${this.#port}: ${err.message}`));
+    const ready = load().then(({ multicastDns }) => {
+      if (this.#closed) throw new Error("mdns: the registry is closed");
+      const responder = multicastDns({ port: this.#port, ip: GROUP, interface: this.#iface, bind: "0.0.0.0", reuseAddr: true, loopback: true });
+      this.#responder = responder;
+      responder.on("warning", () => {}); // an interface without multicast: expected, nothing to do
+      responder.on("query", (query: Packet, rinfo: { address: string; port: number }) => this.#answer(query, rinfo));
+      responder.on("response", (packet: Packet) => this.#heard(packet));
+      return new Promise<void>((resolve, reject) => {
+        responder.once("ready", resolve);
+        responder.once("error", (err: Error) => {
+          // Let the next call try again; the failed socket is dropped.
+          if (this.#responder === responder) this.#responder = undefined;
+          responder.destroy();
+          reject(new Error(`mdns: cannot listen on UDP port ${this.#port}: ${err.message}`));
+        });
+        responder.on("error", () => {}); // after start: reported through the calls that fail
       });
     });
-    this.#ready.catch(() => {
-      // Let the next call try again; the failed socket is dropped.
-      if (this.#responder === responder) {
-        this.#responder = undefined;
-        this.#ready = undefined;
-      }
-      responder.destroy();
+    this.#ready = ready;
+    ready.catch(() => {
+      if (this.#ready === ready) this.#ready = undefined;
     });
-    responder.on("error", () => {}); // after start: reported through the calls that fail
-    responder.on("warning", () => {}); // an interface without multicast: expected, nothing to do
-    responder.on("query", (query: Packet, rinfo: { address: string; port: number }) => this.#answer(query, rinfo));
-    responder.on("response", (packet: Packet) => this.#heard(packet));
-    return this.#ready;
+    return ready;
   }
 
   #answer(query: Packet, rinfo: { address: string; port: number }): void {
@@ -125,7 +133,7 @@ export class MdnsRegistry implements Registry {
         }
         // One instance per packet: upstream's client reads one entry per message.
         const records = kind === "enum" ? [enumRecord(zone)] : zoneRecords(zone);
-        this.#send({ type: "response", id: to ? query.id : 0, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: query.questions, answers: records }, to).catch(() => {});
+        this.#send({ type: "response", id: to ? query.id : 0, questions: query.questions, answers: records }, to).catch(() => {});
       }
     }
   }
@@ -142,7 +150,7 @@ export class MdnsRegistry implements Registry {
   }
 
   #announce(zone: Zone, ttl = zone.ttl): Promise<void> {
-    return this.#send({ type: "response", id: 0, flags: dnsPacket.AUTHORITATIVE_ANSWER, answers: zoneRecords(zone, ttl) });
+    return this.#send({ type: "response", id: 0, answers: zoneRecords(zone, ttl) });
   }
 
   #later(ms: number, fn: () => void): void {
@@ -264,7 +272,7 @@ export class MdnsRegistry implements Registry {
    */
   #query(name: string, type: "PTR" | "ANY" = "PTR", windowMs = this.#timeout): Promise<Seen[]> {
     if (this.#closed) return Promise.reject(new Error("mdns: the registry is closed"));
-    return new Promise<Seen[]>((resolve, reject) => {
+    return load().then(({ dnsPacket }) => new Promise<Seen[]>((resolve, reject) => {
       const socket: Socket = createSocket({ type: "udp4" });
       const found = new Map<string, Seen>();
       const followed = new Set<string>();
@@ -314,7 +322,7 @@ export class MdnsRegistry implements Registry {
         }
         ask(name, type);
       });
-    });
+    }));
   }
 
   // ---- watch ----
