@@ -15,3 +15,5 @@ export { Selector, filterVersion, filterLabel, filterEndpoint, type Filter, type
 export { type Codec, jsonCodec, bytesCodec } from "./codec/index.js";
 export { resolveConfig, FLAGS, type Config } from "./config/config.js";
 export { newLogger, type Logger } from "./util/log.js";
+export type { ApiRequest, ApiResponse, Pair as ApiPair } from "./api/handlers/api.js";
+export { apiEndpoint } from "./api/endpoints.js";

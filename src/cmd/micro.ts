@@ -5,8 +5,11 @@ import { FLAGS } from "../config/config.js";
 import { newRuntime, closeRuntime, type GlobalOptions, type Runtime } from "./runtime.js";
 import { listServices, getService, registerService, deregisterService } from "./registry.js";
 import { call, health, stats, type CallFlags } from "./call.js";
+import { apiCommand } from "./api.js";
+import { webCommand } from "./web.js";
 
-export const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
+export { VERSION };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -22,7 +25,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run micro --help for usage)")
     .exitOverride();
   for (const flag of FLAGS) {
-    const opt = new Option(`--${flag.name} <${flag.kind === "list" ? "key=value" : "value"}>`, flag.help).env(flag.env);
+    // Booleans take an optional value, as upstream: --enable_tls, --enable_tls=false.
+    const value = flag.kind === "bool" ? "[bool]" : flag.kind === "list" ? "<key=value>" : "<value>";
+    const opt = new Option(`--${flag.name} ${value}`, flag.help).env(flag.env);
     if (flag.kind === "list") opt.argParser(collect);
     program.addOption(opt);
   }
@@ -70,6 +75,9 @@ export function buildProgram(): Command {
     .action(run((rt, [service], flags) => health(rt, service as string, flags)));
 
   program.command("stats <service>").description("Query the stats of a service").action(run((rt, [service]) => stats(rt, service as string)));
+
+  program.addCommand(apiCommand());
+  program.addCommand(webCommand());
   return program;
 }
 

@@ -17,15 +17,36 @@ export interface Config {
   /** ms */
   clientPoolTTL: number;
   selectorStrategy: "random" | "roundrobin";
+  /** --selector: cache (and upstream's default/registry) all mean the watched registry cache, which is what micro-ts always uses. */
+  selector: string;
   serverName: string;
   serverVersion: string;
   serverId: string;
   serverAddress: string;
   serverAdvertise: string;
   serverMetadata: Record<string, string>;
+  // The gateways (micro api, micro web) and their listeners; services accept and ignore these, as upstream.
+  apiAddress: string;
+  apiHandler: string;
+  apiNamespace: string;
+  webAddress: string;
+  webNamespace: string;
+  /** MICRO_NAMESPACE: read as the api namespace when nothing more specific is set (the seed's v1 usage). */
+  namespace: string;
+  enableTls: boolean;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsClientCaFile: string;
+  enableAcme: boolean;
+  acmeHosts: string;
+  acmeProvider: string;
+  /** ACME directory URL (ours: upstream has Let's Encrypt built in). */
+  acmeCa: string;
+  /** Where ACME keys and certificates are kept (ours). */
+  acmeDir: string;
 }
 
-type Kind = "string" | "int" | "seconds" | "duration" | "list" | "strategy";
+type Kind = "string" | "int" | "seconds" | "duration" | "list" | "strategy" | "bool" | "selector";
 
 export interface Flag {
   name: string;
@@ -46,12 +67,28 @@ export const FLAGS: readonly Flag[] = [
   { name: "client_pool_size", env: "MICRO_CLIENT_POOL_SIZE", key: "clientPoolSize", kind: "int", help: "Connections per node (default 100)" },
   { name: "client_pool_ttl", env: "MICRO_CLIENT_POOL_TTL", key: "clientPoolTTL", kind: "duration", help: "Idle connection lifetime, e.g. 1m (default 1m)" },
   { name: "selector_strategy", env: "MICRO_SELECTOR_STRATEGY", key: "selectorStrategy", kind: "strategy", help: "Node selection: random or roundrobin (default random)" },
+  { name: "selector", env: "MICRO_SELECTOR", key: "selector", kind: "selector", help: "Selector used to pick nodes: cache (default; also default, registry)" },
   { name: "server_name", env: "MICRO_SERVER_NAME", key: "serverName", kind: "string", help: "Name of the server, e.g. go.micro.srv.example" },
   { name: "server_version", env: "MICRO_SERVER_VERSION", key: "serverVersion", kind: "string", help: "Version of the server (default latest)" },
   { name: "server_id", env: "MICRO_SERVER_ID", key: "serverId", kind: "string", help: "Id of the server (default a UUID)" },
   { name: "server_address", env: "MICRO_SERVER_ADDRESS", key: "serverAddress", kind: "string", help: "Bind address for the server, e.g. 127.0.0.1:8080 (default :0)" },
   { name: "server_advertise", env: "MICRO_SERVER_ADVERTISE", key: "serverAdvertise", kind: "string", help: "Address to advertise for discovery" },
   { name: "server_metadata", env: "MICRO_SERVER_METADATA", key: "serverMetadata", kind: "list", help: "Metadata for the node as key=value; repeat or comma-separate" },
+  { name: "api_address", env: "MICRO_API_ADDRESS", key: "apiAddress", kind: "string", help: "Set the api address e.g 0.0.0.0:8080" },
+  { name: "api_handler", env: "MICRO_API_HANDLER", key: "apiHandler", kind: "string", help: "Specify the request handler to be used for mapping HTTP requests to services; {api, event, http, rpc}" },
+  { name: "api_namespace", env: "MICRO_API_NAMESPACE", key: "apiNamespace", kind: "string", help: "Set the namespace used by the API e.g. com.example.api" },
+  { name: "web_address", env: "MICRO_WEB_ADDRESS", key: "webAddress", kind: "string", help: "Set the web UI address e.g 0.0.0.0:8082" },
+  { name: "web_namespace", env: "MICRO_WEB_NAMESPACE", key: "webNamespace", kind: "string", help: "Set the namespace used by the Web proxy e.g. com.example.web" },
+  { name: "namespace", env: "MICRO_NAMESPACE", key: "namespace", kind: "string", help: "Namespace the api uses when no api namespace is set, e.g. com.example.api" },
+  { name: "enable_tls", env: "MICRO_ENABLE_TLS", key: "enableTls", kind: "bool", help: "Enable TLS support. Expects cert and key file to be specified" },
+  { name: "tls_cert_file", env: "MICRO_TLS_CERT_FILE", key: "tlsCertFile", kind: "string", help: "TLS Certificate file" },
+  { name: "tls_key_file", env: "MICRO_TLS_KEY_FILE", key: "tlsKeyFile", kind: "string", help: "TLS Key file" },
+  { name: "tls_client_ca_file", env: "MICRO_TLS_CLIENT_CA_FILE", key: "tlsClientCaFile", kind: "string", help: "TLS CA file to verify clients against (turns on client certificates)" },
+  { name: "enable_acme", env: "MICRO_ENABLE_ACME", key: "enableAcme", kind: "bool", help: "Enables ACME support via Let's Encrypt. ACME hosts should also be specified." },
+  { name: "acme_hosts", env: "MICRO_ACME_HOSTS", key: "acmeHosts", kind: "string", help: "Comma separated list of hostnames to manage ACME certs for" },
+  { name: "acme_provider", env: "MICRO_ACME_PROVIDER", key: "acmeProvider", kind: "string", help: "The provider that will be used to communicate with Let's Encrypt. Valid options: autocert" },
+  { name: "acme_ca", env: "MICRO_ACME_CA", key: "acmeCa", kind: "string", help: "ACME directory URL (default Let's Encrypt)" },
+  { name: "acme_dir", env: "MICRO_ACME_DIR", key: "acmeDir", kind: "string", help: "Folder for ACME account keys and certificates (default $XDG_STATE_HOME/micro/acme)" },
 ];
 
 export function defaultConfig(): Config {
@@ -65,12 +102,28 @@ export function defaultConfig(): Config {
     clientPoolSize: 100,
     clientPoolTTL: 60_000,
     selectorStrategy: "random",
+    selector: "cache",
     serverName: "",
     serverVersion: "",
     serverId: "",
     serverAddress: ":0",
     serverAdvertise: "",
     serverMetadata: {},
+    apiAddress: "",
+    apiHandler: "",
+    apiNamespace: "",
+    webAddress: "",
+    webNamespace: "",
+    namespace: "",
+    enableTls: false,
+    tlsCertFile: "",
+    tlsKeyFile: "",
+    tlsClientCaFile: "",
+    enableAcme: false,
+    acmeHosts: "",
+    acmeProvider: "",
+    acmeCa: "",
+    acmeDir: "",
   };
 }
 
@@ -102,6 +155,18 @@ export function convert(flag: Flag, raw: string | string[]): Config[keyof Config
       } catch {
         throw fail("want a duration such as 500ms, 5s or 1m");
       }
+    case "selector": {
+      const v = text.trim().toLowerCase();
+      if (v !== "cache" && v !== "default" && v !== "registry") throw fail("want cache (or default, registry): every selector here reads a watched registry cache");
+      return v;
+    }
+    case "bool": {
+      // A bare --flag arrives as "" (or true from commander): on, as upstream's bool flags.
+      const b = String(text).trim().toLowerCase();
+      if (b === "" || b === "true" || b === "1" || b === "t" || b === "yes") return true;
+      if (b === "false" || b === "0" || b === "f" || b === "no") return false;
+      throw fail("want true or false");
+    }
     case "strategy": {
       const s = text.toLowerCase().replace(/[_-]/g, "");
       if (s !== "random" && s !== "roundrobin") throw fail("want random or roundrobin");
@@ -134,6 +199,9 @@ export function fromEnv(env: NodeJS.ProcessEnv): Partial<Config> {
 export function fromArgs(args: string[]): Partial<Config> {
   const options: Record<string, { type: "string"; multiple?: boolean }> = {};
   for (const flag of FLAGS) options[flag.name] = { type: "string", ...(flag.kind === "list" ? { multiple: true } : {}) };
+  // A bare boolean flag (--enable_tls) means true; parseArgs wants a value for string options.
+  const bools = new Set(FLAGS.filter((f) => f.kind === "bool").map((f) => `--${f.name}`));
+  args = args.map((a) => (bools.has(a) ? `${a}=true` : a));
   let values: Record<string, string | string[] | undefined>;
   try {
     ({ values } = parseArgs({ args, options, strict: true, allowPositionals: true }) as { values: Record<string, string | string[] | undefined> });
