@@ -2,7 +2,7 @@
 // routes fixture, `micro api`), real HTTP, the notes' curl commands verbatim.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "node:http";
@@ -21,10 +21,14 @@ interface Gateway {
 }
 
 /** `micro api …` on a free port, ready when it says it listens. */
-async function startApi(...args: string[]): Promise<Gateway> {
+function startApi(...args: string[]): Promise<Gateway> {
+  return startApiWith({}, ...args);
+}
+
+async function startApiWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Gateway> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(ROOT, "bin/micro.js"), `--registry_address=${dir.path}`, "--client_request_timeout=2s", "api", `--address=127.0.0.1:${port}`, ...args], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MICRO_LOG_LEVEL: "info" },
+    cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MICRO_LOG_LEVEL: "info", ...env },
   });
   let out = "";
   let err = "";
@@ -273,7 +277,7 @@ test("a bad flag or a taken port: one line and exit code 1", async () => {
       });
     const taken = await run([`--address=127.0.0.1:${port}`]);
     assert.equal(taken.code, 1);
-    assert.match(taken.stderr, /^micro api: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE\n$/);
+    assert.match(taken.stderr, /^micro api: cannot listen on 127\.0\.0\.1:\d+: address already in use\n$/);
     const badHandler = await run(["--handler=nope", "--address=127.0.0.1:0"]);
     assert.equal(badHandler.code, 1);
     assert.match(badHandler.stderr, /^unknown handler "nope" \(known: meta, api, rpc, http, proxy, web, event\)\n$/);
@@ -324,5 +328,33 @@ test("the notes' web gateway: micro --api_namespace=mu.micro.book.web api --hand
   } finally {
     child.kill("SIGKILL");
     await stopAll([backend]);
+  }
+});
+
+test("TLS as the notes run it: MICRO_ENABLE_TLS with MICRO_TLS_CERT_FILE and MICRO_TLS_KEY_FILE", async () => {
+  const certs = await tempDir("micro-ts-tls-");
+  try {
+    const cert = join(certs.path, "cert.pem");
+    const key = join(certs.path, "key.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    const gw = await startApiWith({ MICRO_ENABLE_TLS: "true", MICRO_TLS_CERT_FILE: cert, MICRO_TLS_KEY_FILE: key });
+    try {
+      const port = new URL(gw.url).port;
+      assert.match(gw.stderr(), /HTTP API Listening on 127\.0\.0\.1:\d+ \(TLS\)/);
+      assert.equal(await curl("--cacert", cert, `https://127.0.0.1:${port}/greeter/say/hello?name=John`), '{"message":"Hello John"}');
+      assert.equal(await stop(gw), 0);
+    } finally {
+      gw.child.kill("SIGKILL");
+    }
+    // A missing key file: one line, exit 1.
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(ROOT, "bin/micro.js"), `--registry_address=${dir.path}`, "--enable_tls", `--tls_cert_file=${cert}`, `--tls_key_file=${key}.missing`, "api", "--address=127.0.0.1:0"],
+        { timeout: 10_000 }, (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }));
+    });
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.match(run.stderr, /key\.pem\.missing/);
+  } finally {
+    await certs.remove();
   }
 });

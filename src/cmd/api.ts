@@ -1,11 +1,10 @@
 // micro api: the API gateway (reference §5). Flags and variables as upstream;
 // the gateway itself is src/api/gateway.ts.
-import { createServer } from "node:http";
 import { Command, Option } from "commander";
 import { Gateway, HANDLERS, type HandlerName } from "../api/gateway.js";
 import { RESOLVERS, type ResolverName } from "../api/resolver.js";
 import { convert } from "../config/config.js";
-import { splitHostPort } from "../util/addr.js";
+import { listen, listenOptions } from "../http/listen.js";
 import { newLogger } from "../util/log.js";
 import { serve } from "./serve.js";
 import { VERSION } from "./version.js";
@@ -49,29 +48,24 @@ export function apiCommand(): Command {
           accessLog: (line) => process.stdout.write(`${line}\n`),
         });
         const address = String(flags.address || rt.config.apiAddress || ":8080");
-        const { host, port } = splitHostPort(address);
+        const options = listenOptions(rt.config, address, log);
         await gateway.start();
-        const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, gateway.handle);
-        server.on("upgrade", gateway.upgrade);
-        server.on("clientError", (_err, socket) => {
-          if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-          else socket.destroy();
-        });
-        await new Promise<void>((resolve, reject) => {
-          server.once("error", (err: NodeJS.ErrnoException) => reject(new Error(`micro api: cannot listen on ${address}: ${err.code ?? err.message}`)));
-          server.listen(port, host || undefined, () => resolve());
-        });
-        const bound = server.address() as { address: string; port: number };
+        let listener;
+        try {
+          listener = await listen(gateway.handle, options, gateway.upgrade);
+        } catch (err) {
+          gateway.close();
+          throw new Error(`micro api: ${(err as Error).message}`);
+        }
+        // Slow clients may not hold a request open forever.
+        listener.server.requestTimeout = 60_000;
+        listener.server.headersTimeout = 20_000;
         log.info(`Registering API ${handler} handler at / with namespace ${namespace}`);
-        log.info(`HTTP API Listening on ${bound.address.includes(":") ? `[${bound.address}]` : bound.address}:${bound.port}`);
+        log.info(`HTTP API Listening on ${listener.address}${listener.url.startsWith("https") ? " (TLS)" : ""}`);
         return {
           close: async () => {
             gateway.close();
-            await new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeIdleConnections();
-              setTimeout(() => server.closeAllConnections(), 2_000).unref();
-            });
+            await listener.close();
           },
         };
       });
