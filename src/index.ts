@@ -1,5 +1,6 @@
 // The public surface of micro-ts; users import nothing else.
 export { Service, type ServiceOptions } from "./service/service.js";
+export { WebService, type WebServiceOptions, type WebHandler } from "./service/web.js";
 export { Client, retryOnError, type CallOptions, type ClientOptions, type CallFunc, type CallWrapper, type ClientRequest, type RetryFunc } from "./client/client.js";
 export { Server, type ServerOptions, type ServerRequest, type HandlerFunc, type HandlerWrapper } from "./server/server.js";
 export { shape, type HandlerContext, type HandleOptions, type EndpointDescription } from "./server/handler.js";

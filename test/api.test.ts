@@ -6,19 +6,13 @@ import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_pro
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "node:http";
-import { ROOT, startProcess, startService, stopAll, tempDir, type Proc } from "./helpers.js";
+import { ROOT, startGateway, startProcess, startService, stopAll, tempDir, type GatewayProc, type Proc } from "./helpers.js";
 import { freePort } from "../bench/ports.js";
 
 let dir: { path: string; remove(): Promise<void> };
 let nodes: Proc[] = [];
 
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
+type Gateway = GatewayProc;
 
 /** `micro api …` on a free port, ready when it says it listens. */
 function startApi(...args: string[]): Promise<Gateway> {
@@ -26,30 +20,7 @@ function startApi(...args: string[]): Promise<Gateway> {
 }
 
 async function startApiWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Gateway> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "bin/micro.js"), `--registry_address=${dir.path}`, "--client_request_timeout=2s", "api", `--address=127.0.0.1:${port}`, ...args], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MICRO_LOG_LEVEL: "info", ...env },
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", r));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`micro api did not start within 10 s:\n${err}`)), 10_000);
-    const check = () => {
-      if (err.includes("HTTP API Listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stderr!.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`micro api exited with ${code}:\n${err}`));
-    });
-  });
-  return { child, url: `http://127.0.0.1:${port}`, stdout: () => out, stderr: () => err, exited };
+  return startGateway("api", [`--registry_address=${dir.path}`, "--client_request_timeout=2s"], [`--address=127.0.0.1:${await freePort()}`, ...args], env);
 }
 
 /** A GET with the path exactly as written (fetch would normalise it), as a Response. */
@@ -288,15 +259,10 @@ test("a bad flag or a taken port: one line and exit code 1", async () => {
 
 test("the notes' web gateway: micro --api_namespace=mu.micro.book.web api --handler=web proxies paths and WebSockets", async () => {
   const backend = await startProcess([process.execPath, "--import", "tsx", "test/fixtures/web-backend.ts", `--registry_address=${dir.path}`], { NAME: "mu.micro.book.web.user" });
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, "bin/micro.js"), `--registry_address=${dir.path}`, "--api_namespace=mu.micro.book.web", "api", "--handler=web", `--address=127.0.0.1:${port}`], {
-    cwd: ROOT, stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", r));
+  const gw = await startGateway("api", [`--registry_address=${dir.path}`, "--api_namespace=mu.micro.book.web"], ["--handler=web", "--address=127.0.0.1:0"]);
+  const port = Number(new URL(gw.url).port);
+  const err = gw.stderr();
   try {
-    for (let i = 0; i < 100 && !err.includes("Listening on"); i++) await new Promise((r) => setTimeout(r, 100));
     const rsp = await fetch(`http://127.0.0.1:${port}/user/login?next=%2F`, { method: "POST", body: "x" });
     assert.equal(rsp.status, 200, err);
     const seen = (await rsp.json()) as { method: string; url: string; forwardedFor: string };
@@ -323,10 +289,9 @@ test("the notes' web gateway: micro --api_namespace=mu.micro.book.web api --hand
       req.end();
     });
     assert.equal(echoed, "ping over the gateway");
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0);
+    assert.equal(await stop(gw), 0);
   } finally {
-    child.kill("SIGKILL");
+    gw.child.kill("SIGKILL");
     await stopAll([backend]);
   }
 });

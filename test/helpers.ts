@@ -114,3 +114,48 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface GatewayProc {
+  child: ChildProcess;
+  /** host:port it listens on */
+  address: string;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `micro [global…] api|web [args…]` (bin/micro.js) and waits until it
+ * says where it listens. Give it `--address=127.0.0.1:0` (or a port) in args.
+ */
+export async function startGateway(command: "api" | "web", globals: string[], args: string[], env: NodeJS.ProcessEnv = {}): Promise<GatewayProc> {
+  const child = spawn(process.execPath, [join(ROOT, "bin/micro.js"), ...globals, command, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MICRO_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  let out = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  child.stdout!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`micro ${command} did not listen within 15 s:\n${err}`)), 15_000);
+    const check = () => {
+      const m = /Listening on (\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        child.stderr!.off("data", check);
+        resolve(m[1]!);
+      }
+    };
+    child.stderr!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`micro ${command} exited with ${code} before listening:\n${err}`));
+    });
+  });
+  const scheme = /Listening on \S+ \(TLS\)/.test(err) ? "https" : "http";
+  return { child, address, url: `${scheme}://${address}`, stdout: () => out, stderr: () => err, exited };
+}

@@ -10,6 +10,7 @@ import type { Node, Service } from "../registry/registry.js";
 import { MicroError, fromError } from "../errors/errors.js";
 import { cors } from "../http/cors.js";
 import { writeError, writeJSON } from "../http/errors.js";
+import { logWhenDone } from "../http/accesslog.js";
 import { rpcHandler } from "../http/rpc.js";
 import { proxyRequest, proxyUpgrade } from "../http/proxy.js";
 import { Router } from "./router.js";
@@ -179,16 +180,3 @@ function refuse(socket: Duplex, status: number): void {
   if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${status === 404 ? "Not Found" : "Bad Gateway"}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** Apache combined log format, as upstream's gateway writes it. */
-function logWhenDone(req: IncomingMessage, res: ServerResponse, write: (line: string) => void): void {
-  res.once("finish", () => {
-    const d = new Date();
-    const pad = (n: number) => String(n).padStart(2, "0");
-    const when = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-    const size = res.getHeader("content-length") ?? "-";
-    const q = (s: string | undefined) => JSON.stringify(s ?? "-");
-    write(`${req.socket.remoteAddress ?? "-"} - - [${when}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${size} ${q(req.headers.referer)} ${q(req.headers["user-agent"])}`);
-  });
-}

@@ -7,7 +7,7 @@ import type { HandleOptions } from "../server/handler.js";
 import { Client, type CallWrapper } from "../client/client.js";
 import { type Config, ConfigError, resolveConfig } from "../config/config.js";
 import { newLogger, type Logger } from "../util/log.js";
-import { exponentialBackoff, sleep } from "../util/backoff.js";
+import { Registration, stopOnSignals } from "./registration.js";
 
 export interface ServiceOptions {
   name: string;
@@ -52,13 +52,12 @@ export class Service {
   private readonly cache: CacheRegistry;
   private readonly options: ServiceOptions;
   private readonly log: Logger;
-  private ticker: NodeJS.Timeout | undefined;
-  private renewal: Promise<void> | undefined;
+  private registration: Registration | undefined;
   private state: "new" | "starting" | "running" | "stopping" | "stopped" = "new";
   private stopped: Promise<void> | undefined;
   private resolveStopped: (() => void) | undefined;
   private starting: Promise<void> | undefined;
-  private onSignal: (() => void) | undefined;
+  private unhookSignals: (() => void) | undefined;
 
   constructor(options: ServiceOptions) {
     this.options = options;
@@ -123,7 +122,7 @@ export class Service {
   /** Starts, then resolves once the service has stopped (by signal or stop()). */
   async run(): Promise<void> {
     // Signals first: one that arrives while starting still stops cleanly.
-    if (this.options.handleSignals !== false) this.trapSignals();
+    if (this.options.handleSignals !== false) this.unhookSignals = stopOnSignals(this.name, this.log, () => this.stop());
     try {
       await this.start();
     } catch (err) {
@@ -148,19 +147,9 @@ export class Service {
     this.log.info(`Starting [service] ${this.name}`);
     await this.server.start();
     this.log.info(`Server [mucp] Listening on ${this.server.address}`);
-    await this.register(3);
+    this.registration = new Registration(this.registry, () => this.record(), { ttl: this.config.registerTTL, interval: this.config.registerInterval, log: this.log });
+    await this.registration.start();
     this.log.info(`Registry [${this.registry.name}] Registering node: ${this.server.id}`);
-    const interval = this.config.registerInterval;
-    if (interval > 0) {
-      this.ticker = setInterval(() => {
-        // One renewal at a time: a slow registry must not pile them up (two etcd leases for one key).
-        if (this.renewal || this.state === "stopping") return;
-        this.renewal = this.register(1)
-          .catch((err: Error) => this.log.warn(`Server register error: ${err.message}`))
-          .finally(() => (this.renewal = undefined));
-      }, interval);
-      this.ticker.unref();
-    }
     if (this.state === "starting") this.state = "running";
   }
 
@@ -171,20 +160,11 @@ export class Service {
     this.state = "stopping";
     // A start in progress finishes first, so that what it registers is removed.
     await this.starting?.catch(() => undefined);
-    if (this.ticker) clearInterval(this.ticker);
-    // A renewal still on its way would register the node again after the deregistration.
-    await this.renewal;
-    if (this.onSignal) {
-      process.off("SIGTERM", this.onSignal);
-      process.off("SIGINT", this.onSignal);
-    }
+    await this.registration?.halt();
+    this.unhookSignals?.();
     if (wasStarted) {
       this.log.info(`Registry [${this.registry.name}] Deregistering node: ${this.server.id}`);
-      try {
-        await this.registry.deregister(this.record());
-      } catch (err) {
-        this.log.warn(`Server deregister error: ${(err as Error).message}`);
-      }
+      await this.registration?.stop(); // none when listening failed: nothing was registered
       await this.server.stop(this.options.gracePeriod ?? 10_000);
     }
     this.client.close();
@@ -203,30 +183,5 @@ export class Service {
       endpoints: this.server.endpoints(),
       nodes: [this.server.node(this.registry.name)],
     };
-  }
-
-  private async register(attempts: number): Promise<void> {
-    let last: unknown;
-    for (let i = 0; i < attempts; i++) {
-      if (i > 0) await sleep(exponentialBackoff(i));
-      try {
-        await this.registry.register(this.record(), { ttl: this.config.registerTTL });
-        return;
-      } catch (err) {
-        last = err;
-      }
-    }
-    throw last;
-  }
-
-  private trapSignals(): void {
-    let signals = 0;
-    this.onSignal = () => {
-      if (++signals > 1) process.exit(1); // a second signal means "now"
-      this.log.info(`Received signal, stopping ${this.name}`);
-      void this.stop();
-    };
-    process.on("SIGTERM", this.onSignal);
-    process.on("SIGINT", this.onSignal);
   }
 }

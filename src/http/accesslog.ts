@@ -1,0 +1,17 @@
+// One line per request in Apache combined format, as upstream's gateways
+// write to stdout. The size is the Content-Length answered ("-" when the
+// answer streamed without one): counting bytes would cost every request.
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+export function logWhenDone(req: IncomingMessage, res: ServerResponse, write: (line: string) => void): void {
+  res.once("close", () => {
+    const d = new Date();
+    const pad = (n: number) => String(n).padStart(2, "0");
+    const when = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+    const size = res.getHeader("content-length") ?? "-";
+    const q = (s: string | undefined) => JSON.stringify(s ?? "-");
+    write(`${req.socket?.remoteAddress ?? "-"} - - [${when}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${size} ${q(req.headers.referer)} ${q(req.headers["user-agent"])}`);
+  });
+}
