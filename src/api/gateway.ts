@@ -49,11 +49,18 @@ export interface GatewayOptions {
   accessLog?: (line: string) => void;
 }
 
+interface Found {
+  target: Target;
+  handler: string;
+}
+
 export class Gateway {
   readonly router: Router;
   readonly #o: Required<Omit<GatewayOptions, "accessLog" | "rpcAllow">> & Pick<GatewayOptions, "accessLog" | "rpcAllow">;
   readonly #ctx: HandlerContext;
   readonly #rpc: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  readonly #routes = new Map<string, Found | "version" | "favicon" | "rpc" | undefined>();
+  #routesVersion = -1;
 
   constructor(options: GatewayOptions) {
     this.#o = {
@@ -96,14 +103,13 @@ export class Gateway {
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.#o.enableCors && cors(req, res)) return;
     const url = req.url ?? "/";
-    const path = checkedPath(url);
-    if (path === "/" && (req.method === "GET" || req.method === "HEAD")) return writeJSON(res, 200, { version: this.#o.version });
-    if (path === "/favicon.ico") {
+    const found = this.#cachedFind(req, url);
+    if (found === "version") return writeJSON(res, 200, { version: this.#o.version });
+    if (found === "favicon") {
       res.writeHead(200, { "Content-Length": 0 });
       return void res.end();
     }
-    if (path === "/rpc" && this.#o.enableRpc) return this.#rpc(req, res);
-    const found = this.#find(req, path);
+    if (found === "rpc") return this.#rpc(req, res);
     if (!found) throw new MicroError(API_ID, 404, "not found");
     const { target, handler } = found;
     const services = await this.#services(target.service);
@@ -124,8 +130,31 @@ export class Gateway {
     }
   }
 
+  /**
+   * #find for this method, host and path, remembered: routing a path costs
+   * more than the rest of the gateway's own work. Forgotten when the route
+   * table changes, and all at once past 4096 paths.
+   */
+  #cachedFind(req: IncomingMessage, url: string): Found | "version" | "favicon" | "rpc" | undefined {
+    const q = url.indexOf("?");
+    const key = `${req.method} ${req.headers.host ?? ""} ${q < 0 ? url : url.slice(0, q)}`;
+    if (this.#routesVersion !== this.router.version || this.#routes.size >= 4096) {
+      this.#routes.clear();
+      this.#routesVersion = this.router.version;
+    }
+    let found = this.#routes.get(key);
+    if (found !== undefined || this.#routes.has(key)) return found;
+    const path = checkedPath(url); // throws 400s, which are not remembered
+    if (path === "/" && (req.method === "GET" || req.method === "HEAD")) found = "version";
+    else if (path === "/favicon.ico") found = "favicon";
+    else if (path === "/rpc" && this.#o.enableRpc) found = "rpc";
+    else found = this.#find(req, path);
+    this.#routes.set(key, found);
+    return found;
+  }
+
   /** Where a request goes: a custom route first, then the resolver; the handler meta means the route's own (rpc by default). */
-  #find(req: IncomingMessage, path: string): { target: Target; handler: string } | undefined {
+  #find(req: IncomingMessage, path: string): Found | undefined {
     const host = req.headers.host ?? "";
     const method = req.method ?? "GET";
     const custom = this.router.match(method, path, host);

@@ -2,6 +2,8 @@
 // a[b]=1 nests, and a value that parses as JSON (numbers, true, "quoted") is
 // taken as that value, anything else as a string.
 
+const MAYBE_JSON = /^\s*(?:[-\d{["]|true\b|false\b|null\b)/;
+
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [k: string]: JSONValue };
 
 export function queryToObject(query: string): Record<string, JSONValue> {
@@ -9,11 +11,14 @@ export function queryToObject(query: string): Record<string, JSONValue> {
   for (const [rawKey, rawValue] of new URLSearchParams(query)) {
     const path = keyPath(rawKey);
     if (path.length === 0) continue;
-    let value: JSONValue;
-    try {
-      value = JSON.parse(rawValue) as JSONValue;
-    } catch {
-      value = rawValue;
+    let value: JSONValue = rawValue;
+    // Only text that can be JSON is tried: a thrown parse per plain word was 8 % of the gateway's time.
+    if (MAYBE_JSON.test(rawValue)) {
+      try {
+        value = JSON.parse(rawValue) as JSONValue;
+      } catch {
+        value = rawValue;
+      }
     }
     let node = out;
     for (let i = 0; i < path.length - 1; i++) {

@@ -36,6 +36,8 @@ export class Router {
   /** By service name. */
   #byService = new Map<string, Entry[]>();
   #sorted: Entry[] = [];
+  /** Bumped whenever the table changes, so callers can cache matches. */
+  version = 0;
   #watcher: Watcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pending = new Map<string, NodeJS.Timeout>();
@@ -116,6 +118,7 @@ export class Router {
     const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     all.sort((a, b) => cmp(a.service, b.service) || cmp(a.endpoint.name, b.endpoint.name) || cmp(a.version, b.version));
     this.#sorted = all;
+    this.version++;
   }
 
   /** One watch; an event reloads its service shortly after (bursts coalesce). */

@@ -64,6 +64,8 @@ export interface ClientOptions {
   maxInFlightPerConnection?: number;
   /** Largest response body accepted, bytes (default 4 MiB). */
   maxBodySize?: number;
+  /** "loop": batch request writes per event-loop turn (gateways); default per tick. */
+  writeBatch?: "tick" | "loop";
   wrappers?: readonly CallWrapper[];
 }
 
@@ -101,6 +103,7 @@ export class Client {
       maxInFlightPerConnection: options.maxInFlightPerConnection,
       maxBodySize: options.maxBodySize,
       keepHeaders: RESPONSE_HEADERS,
+      writeBatch: options.writeBatch,
     });
     this.send = wrap((node, req, ms) => this.attempt(node, req, ms), options.wrappers);
     this.wrapped = options.wrappers !== undefined && options.wrappers.length > 0;

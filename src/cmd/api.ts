@@ -5,6 +5,7 @@ import { Gateway, HANDLERS, type HandlerName } from "../api/gateway.js";
 import { RESOLVERS, type ResolverName } from "../api/resolver.js";
 import { convert } from "../config/config.js";
 import { listen, listenOptions } from "../http/listen.js";
+import { lineBatcher } from "../http/accesslog.js";
 import { newLogger } from "../util/log.js";
 import { serve } from "./serve.js";
 import { VERSION } from "./version.js";
@@ -25,6 +26,7 @@ export function apiCommand(): Command {
     .action(async function (this: Command) {
       await serve(this, async (rt, flags) => {
         const log = newLogger();
+        const accessLog = lineBatcher((text) => process.stdout.write(text));
         const handler = String(flags.handler || rt.config.apiHandler || "meta").toLowerCase();
         if (!(HANDLERS as readonly string[]).includes(handler)) throw new Error(`unknown handler ${JSON.stringify(handler)} (known: ${HANDLERS.join(", ")})`);
         const resolver = String(flags.resolver || "micro").toLowerCase();
@@ -45,7 +47,7 @@ export function apiCommand(): Command {
           maxBodyBytes: maxBody,
           proxyTimeoutMs: rt.config.clientRequestTimeout,
           version: VERSION,
-          accessLog: (line) => process.stdout.write(`${line}\n`),
+          accessLog: accessLog.line,
         });
         const address = String(flags.address || rt.config.apiAddress || ":8080");
         const options = listenOptions(rt.config, address, log);
@@ -66,6 +68,7 @@ export function apiCommand(): Command {
           close: async () => {
             gateway.close();
             await listener.close();
+            accessLog.flush();
           },
         };
       });

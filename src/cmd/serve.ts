@@ -27,6 +27,8 @@ export function serve(command: Command, start: (rt: GatewayRuntime, flags: Recor
     strategy: base.config.selectorStrategy,
     poolSize: base.config.clientPoolSize,
     poolTTL: base.config.clientPoolTTL,
+    // A gateway reads requests from many sockets per turn: one write to a node for all of them.
+    writeBatch: "loop",
   });
   const rt: GatewayRuntime = { ...base, client, cache };
   return new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@ import { Command, Option } from "commander";
 import { parseDuration } from "../util/duration.js";
 import { newLogger } from "../util/log.js";
 import { listen, listenOptions } from "../http/listen.js";
+import { lineBatcher } from "../http/accesslog.js";
 import { WebServer } from "../web/server.js";
 import { WEB_RESOLVERS, webNamespace, type WebResolverName } from "../web/resolver.js";
 import { serve } from "./serve.js";
@@ -20,6 +21,7 @@ export function webCommand(): Command {
     .action(async function (this: Command) {
       await serve(this, async (rt, flags) => {
         const log = newLogger();
+        const accessLog = lineBatcher((text) => process.stdout.write(text));
         const resolver = String(flags.resolver || "path").toLowerCase();
         if (!(WEB_RESOLVERS as readonly string[]).includes(resolver)) {
           throw new Error(`unknown resolver ${JSON.stringify(resolver)} (known: ${WEB_RESOLVERS.join(", ")})`);
@@ -44,7 +46,7 @@ export function webCommand(): Command {
           resolver: resolver as WebResolverName,
           proxyTimeoutMs: timeout,
           rpcAllow: String(flags.rpc_allow ?? "").split(",").map((s) => s.trim()).filter(Boolean),
-          accessLog: (line) => process.stdout.write(`${line}\n`),
+          accessLog: accessLog.line,
           logger: log,
           version: VERSION,
         });
@@ -64,6 +66,7 @@ export function webCommand(): Command {
           close: async () => {
             web.close(); // live feeds and WebSockets first: they never end by themselves
             await listener.close();
+            accessLog.flush();
           },
         };
       });

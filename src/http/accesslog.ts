@@ -15,3 +15,29 @@ export function logWhenDone(req: IncomingMessage, res: ServerResponse, write: (l
     write(`${req.socket?.remoteAddress ?? "-"} - - [${when}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${size} ${q(req.headers.referer)} ${q(req.headers["user-agent"])}`);
   });
 }
+
+/**
+ * Lines gathered and written once per event-loop turn: one write to stdout
+ * for a burst of requests instead of one each. flush() writes what is left.
+ */
+export function lineBatcher(write: (text: string) => void): { line(text: string): void; flush(): void } {
+  let lines: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (lines.length === 0) return;
+    const text = lines.join("\n") + "\n";
+    lines = [];
+    write(text);
+  };
+  return {
+    line(text) {
+      lines.push(text);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}

@@ -33,6 +33,12 @@ export interface TransportClientOptions {
    * that reads two of them need not pay for the rest.
    */
   keepHeaders?: readonly string[];
+  /**
+   * When queued requests are written: "tick" (default) once per tick; "loop"
+   * once per event-loop turn, so that requests a gateway reads from many
+   * sockets in one turn share a write.
+   */
+  writeBatch?: "tick" | "loop";
   /** Close a connection after this many ms without traffic and nothing in flight. Default 60 000. */
   idleTtl?: number;
   /** Give up connecting after this many ms. Default 5 000. */
@@ -102,6 +108,7 @@ export class TransportClient {
   readonly maxInFlight: number;
   readonly spread: number;
   readonly keepHeaders: ReadonlySet<string> | undefined;
+  readonly writePerLoop: boolean;
   readonly idleTtl: number;
   readonly dialTimeout: number;
   readonly maxBodySize: number;
@@ -118,6 +125,7 @@ export class TransportClient {
     this.spread = Math.min(this.poolSize, Math.max(1, opts.spread ?? 4));
     // Micro-Id matches answers to requests: always kept.
     this.keepHeaders = opts.keepHeaders === undefined ? undefined : new Set([...opts.keepHeaders, "Micro-Id"]);
+    this.writePerLoop = opts.writeBatch === "loop";
     this.idleTtl = opts.idleTtl ?? 60_000;
     this.dialTimeout = opts.dialTimeout ?? 5_000;
     this.maxBodySize = opts.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
@@ -343,7 +351,7 @@ class ClientConn implements Http1Sink {
       ? connect({ host: pool.host, port: pool.port, noDelay: true })
       : connect({ host: pool.host, port: pool.port, noDelay: true, lookup: client.lookup });
     this.socket = socket;
-    this.writer = new FrameWriter(socket);
+    this.writer = new FrameWriter(socket, client.writePerLoop);
     if (client.dialTimeout > 0) {
       this.dialTimer = setTimeout(onDialTimeout, client.dialTimeout, this);
       this.dialTimer.unref();

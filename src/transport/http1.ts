@@ -749,10 +749,13 @@ const COALESCE_LIMIT = 64 * 1024;
 
 /**
  * Queues frames and writes them once per tick, so a burst of requests or
- * answers becomes one write (one syscall) instead of one per frame.
+ * answers becomes one write (one syscall) instead of one per frame. With
+ * `perLoop`, once per event-loop turn instead: requests that arrive on many
+ * sockets in one turn (a gateway's) then share a write too.
  */
 export class FrameWriter {
   readonly socket: Socket;
+  private readonly perLoop: boolean;
   // One queued frame per index: a head string, or a template with its three values.
   private heads: (string | HeadTemplate)[] = [];
   private va: number[] = [];
@@ -762,8 +765,9 @@ export class FrameWriter {
   private bytes = 0;
   private scheduled = false;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, perLoop = false) {
     this.socket = socket;
+    this.perLoop = perLoop;
   }
 
   get pending(): boolean {
@@ -793,7 +797,8 @@ export class FrameWriter {
     this.bytes += headBytes + body.length;
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(flushFrames, this);
+      if (this.perLoop) setImmediate(flushFrames, this);
+      else process.nextTick(flushFrames, this);
     }
   }
 
