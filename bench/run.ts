@@ -1,6 +1,8 @@
 // `npm run bench`: micro-ts against its peers, each server and client in its
-// own process, rounds alternating between frameworks; then start-up time, idle
-// RSS, selector picks/s and the etcd registry (bench/registry.ts); prints the
+// own process, rounds alternating between frameworks; then API gateway
+// throughput (micro api against a bare node:http proxy, moleculer-web and a
+// direct call; load generator bench/gateway.ts), start-up time, idle RSS,
+// selector picks/s and the etcd registry (bench/registry.ts); prints the
 // tables and writes bench/RESULTS.md.
 //
 // Environment:
@@ -11,8 +13,9 @@
 //   BENCH_SCENARIOS=a,b      scenarios: tiny-1, tiny-10, tiny-100, 16k-1, 16k-100
 //   BENCH_STARTUP_RUNS=5     start-up/RSS runs per framework (0 skips)
 //   BENCH_SELECTOR_ROUNDS=5  selector rounds of ~1 s per path and strategy (0 skips)
+//   BENCH_GATEWAY=1          the API gateway section, BENCH_ROUNDS rounds (0 skips)
 //   BENCH_REGISTRY=1         the etcd registry section (0 skips; skipped with a note when etcd is not on PATH)
-//   BENCH_SECTIONS=a,b       only these sections: throughput, startup, selector, registry
+//   BENCH_SECTIONS=a,b       only these sections: throughput, gateway, startup, selector, registry
 //   BENCH_PIN=1              pin servers to cpu 0 and clients to cpu 1 with taskset (0: don't)
 //   BENCH_OUT=path           where the report goes; default bench/RESULTS.md, or
 //                            .bench-build/RESULTS.md when BENCH_ONLY/BENCH_SCENARIOS/BENCH_SECTIONS filter the run
@@ -44,6 +47,7 @@ const WARMUP_MS = num("BENCH_WARMUP", 0.5) * 1000;
 const STARTUP_RUNS = num("BENCH_STARTUP_RUNS", 5);
 const SELECTOR_ROUNDS = num("BENCH_SELECTOR_ROUNDS", 5);
 const REGISTRY = num("BENCH_REGISTRY", 1) > 0;
+const GATEWAY_ON = num("BENCH_GATEWAY", 1) > 0;
 const IDLE_MS = 1500; // server idle time before reading its RSS
 const GRACE_MS = 3000; // SIGTERM → SIGKILL
 
@@ -69,11 +73,12 @@ const wanted = list(env.BENCH_SCENARIOS);
 const RUN_SCENARIOS = wanted.length ? SCENARIOS.filter((s) => wanted.includes(s.name.toLowerCase())) : [...SCENARIOS];
 if (FRAMEWORKS.length === 0) fatal(`BENCH_ONLY=${env.BENCH_ONLY} names no framework (ids: ${ALL.map((f) => f.id).join(", ")})`);
 if (RUN_SCENARIOS.length === 0) fatal(`BENCH_SCENARIOS=${env.BENCH_SCENARIOS} names no scenario (${SCENARIOS.map((s) => s.name).join(", ")})`);
-const SECTIONS = ["throughput", "startup", "selector", "registry"] as const;
+const SECTIONS = ["throughput", "gateway", "startup", "selector", "registry"] as const;
 const sectionList = list(env.BENCH_SECTIONS);
 for (const s of sectionList) if (!(SECTIONS as readonly string[]).includes(s)) fatal(`BENCH_SECTIONS names ${s}, not one of ${SECTIONS.join(", ")}`);
 const runs = (section: (typeof SECTIONS)[number]) => sectionList.length === 0 || sectionList.includes(section);
 const THROUGHPUT = runs("throughput") && ROUNDS > 0;
+const GATEWAY = runs("gateway") && GATEWAY_ON && ROUNDS > 0;
 const FILTERED = only.length > 0 || wanted.length > 0 || sectionList.length > 0;
 const OUT = env.BENCH_OUT || (FILTERED ? join(ROOT, ".bench-build", "RESULTS.md") : join(ROOT, "bench", "RESULTS.md"));
 const PIN = env.BENCH_PIN !== "0" && cpus().length >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
@@ -116,16 +121,17 @@ class Proc {
   code: number | null | undefined = undefined;
   private readonly closed: Promise<void>;
 
-  constructor(readonly label: string, script: string, args: string[], cpu?: string) {
+  /** stdout "ignore": a process that does not speak JSON lines (micro api's access log goes to /dev/null). */
+  constructor(readonly label: string, script: string, args: string[], cpu?: string, opts: { stdout?: "json" | "ignore" } = {}) {
     const file = join(BUILD, script);
     const argv = [file, ...args];
     const [cmd, full] = PIN && cpu ? ["taskset", ["-c", cpu, process.execPath, ...argv]] : [process.execPath, argv];
     this.command = `${PIN && cpu ? `taskset -c ${cpu} ` : ""}node ${relative(ROOT, file)} ${args.map((a) => (/[\s{"]/.test(a) ? `'${a}'` : a)).join(" ")}`;
     // taskset execs node, so pid is node's own (for /proc/<pid>/status).
-    this.child = spawn(cmd, full, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(cmd, full, { cwd: ROOT, stdio: ["ignore", opts.stdout === "ignore" ? "ignore" : "pipe", "pipe"] });
     live.add(this);
     let buf = "";
-    this.child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    this.child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       buf += d;
       let i;
       while ((i = buf.indexOf("\n")) >= 0) {
@@ -141,6 +147,7 @@ class Proc {
     });
     this.child.stderr!.setEncoding("utf8").on("data", (d: string) => {
       this.stderr = (this.stderr + d).slice(-20_000);
+      this.poke();
     });
     this.closed = new Promise((resolve) => {
       this.child.on("error", (err) => {
@@ -181,6 +188,24 @@ class Proc {
         const o = this.lines[this.seen++]!;
         if (pred(o)) return o;
       }
+      if (this.code !== undefined) throw new Error(`${this.label}: exited with ${this.code} before ${what}${this.why()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.label}: no ${what} within ${(ms / 1000).toFixed(1)} s${this.why()}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Until stderr shows pattern (a CLI's "listening" line), within ms. */
+  async expectStderr(pattern: RegExp, ms: number, what: string): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (pattern.test(this.stderr)) return;
       if (this.code !== undefined) throw new Error(`${this.label}: exited with ${this.code} before ${what}${this.why()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.label}: no ${what} within ${(ms / 1000).toFixed(1)} s${this.why()}`);
@@ -269,6 +294,83 @@ async function throughputRound(fw: Framework, round: number, scenarios: Scenario
     await client?.stop();
     await server.stop();
     await removeDir(opts.registryDir);
+  }
+}
+
+// ---- API gateway (issue 5) ---------------------------------------------------
+//
+// GET /greeter/say/hello?name=John → go.micro.srv.greeter Say.Hello through
+// the rpc handler, HTTP/1.1 keep-alive, one connection per call in flight.
+// Per target and round: the greeter service and the gateway, each its own
+// process, both pinned to cpu 0; the load generator (bench/gateway.ts) on cpu 1.
+// "direct" has no gateway: the load generator calls the greeter with the
+// micro-ts Client, which is what the gateway saves an HTTP caller from.
+
+const GATEWAY_CONCURRENCY = [1, 10, 100];
+const GATEWAY_PATH = "/greeter/say/hello?name=John";
+const MICRO_API = "micro api";
+const PROXY = "node:http proxy";
+const MOLECULER_WEB = "moleculer-web";
+const DIRECT = "direct (micro-ts Client)";
+const GATEWAYS = [MICRO_API, PROXY, MOLECULER_WEB, DIRECT];
+type GatewayResult = LoadResult & { cpu: number };
+/** gatewayResults[target][concurrency][round] */
+const gatewayResults = new Map<string, Map<number, (GatewayResult | undefined)[]>>();
+
+async function gatewayRound(target: string, round: number): Promise<void> {
+  const registryDir = await mkdtemp(join(tmpdir(), "micro-bench-"));
+  tempDirs.add(registryDir);
+  const servers: Proc[] = [];
+  let load: Proc | undefined;
+  const start = async (label: string, script: string, args: string[], opts?: { stdout?: "ignore" }) => {
+    const p = new Proc(label, script, args, SERVER_CPU, opts);
+    servers.push(p);
+    if (round === 0) commands.set(`gateway, ${target}: ${label}`, p.command);
+    return p;
+  };
+  try {
+    let mode: "http" | "direct" = "http";
+    let port = 0;
+    if (target === MOLECULER_WEB) {
+      const backendPort = await freePort();
+      const svc = await start("moleculer greeter", peer("moleculer"), ["server", JSON.stringify({ port: backendPort, registryDir })]);
+      await svc.expect((o) => o.ready === true, 15_000, "ready line");
+      port = await freePort();
+      const gw = await start("moleculer-web", peer("moleculer-web"), ["server", JSON.stringify({ port, registryDir, backendPort })]);
+      await gw.expect((o) => o.ready === true, 20_000, "ready line");
+    } else {
+      const svc = await start("micro-ts greeter", peer("microts"), ["server", JSON.stringify({ port: 0, registryDir })]);
+      await svc.expect((o) => o.ready === true, 15_000, "ready line");
+      if (target === MICRO_API) {
+        port = await freePort();
+        // The real CLI (bench/micro.ts: bin/micro.js's main from .bench-build/); its access log goes to /dev/null.
+        const args = ["--registry=local", `--registry_address=${registryDir}`, "api", `--address=127.0.0.1:${port}`, "--handler=rpc", "--namespace=go.micro.srv"];
+        const api = await start("micro api", "micro.js", args, { stdout: "ignore" });
+        await api.expectStderr(/HTTP API Listening on/, 15_000, "HTTP API Listening line");
+      } else if (target === PROXY) {
+        const proxy = await start("node:http proxy", peer("http-proxy"), ["server", JSON.stringify({ port: 0, registryDir })]);
+        port = (await proxy.expect((o) => o.ready === true, 15_000, "ready line")).port as number;
+      } else {
+        mode = "direct";
+      }
+    }
+    const opts = { ...(mode === "http" ? { port, path: GATEWAY_PATH } : { registryDir }), concurrency: GATEWAY_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
+    load = new Proc(`${target} load`, "gateway.js", [mode, JSON.stringify(opts)], CLIENT_CPU);
+    if (round === 0) commands.set(`gateway, ${target}: load generator`, load.command);
+    const deadline = Date.now() + 20_000 + GATEWAY_CONCURRENCY.length * ((WARMUP_MS + DURATION_MS) * 2 + 5_000);
+    for (const c of GATEWAY_CONCURRENCY) {
+      const r = (await load.expect((o) => o.scenario === `c${c}`, deadline - Date.now(), `result for ${c} in flight`)) as unknown as GatewayResult;
+      const byC = gatewayResults.get(target) ?? gatewayResults.set(target, new Map()).get(target)!;
+      (byC.get(c) ?? byC.set(c, []).get(c)!)[round] = r;
+      if (r.failed > 0) failures.push(`gateway ${target} ${c} in flight round ${round + 1}: ${r.failed} failed call(s), first: ${r.firstError}`);
+      else if (r.calls === 0) failures.push(`gateway ${target} ${c} in flight round ${round + 1}: no call completed`);
+    }
+    if (!(await load.exited(5_000)) || load.code !== 0) throw new Error(`${target} load: exit ${load.code ?? "timeout"}${load.why()}`);
+    for (const p of servers) if (p.code !== undefined) throw new Error(`${p.label}: died during the run (exit ${p.code})${p.why()}`);
+  } finally {
+    await load?.stop();
+    for (const p of servers.reverse()) await p.stop();
+    await removeDir(registryDir);
   }
 }
 
@@ -443,6 +545,38 @@ function selectorTable(): string {
   );
 }
 
+const gwRounds = (target: string, c: number) => (gatewayResults.get(target)?.get(c) ?? []).filter((r): r is GatewayResult => r !== undefined);
+const gwMed = (target: string, c: number, key: "callsPerSec" | "p50" | "p99" | "cpu") => median(gwRounds(target, c).map((r) => r[key]));
+const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)} %` : "–");
+/** A gateway's hop cost, as 1 − gateway/direct calls/s, and as p50 − direct p50. */
+const hopCost = (c: number, gw = MICRO_API) => 1 - gwMed(gw, c, "callsPerSec") / gwMed(DIRECT, c, "callsPerSec");
+const p50Extra = (c: number, gw = MICRO_API) => gwMed(gw, c, "p50") - gwMed(DIRECT, c, "p50");
+const signedUs = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? "+" : "−"}${us(Math.abs(n))}` : "–");
+
+function gatewayTables(): string {
+  const inFlight = GATEWAY_CONCURRENCY.map((c) => `${c} in flight`);
+  const calls = table(
+    [`calls/s (median of rounds)`, ...inFlight],
+    [
+      ...GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => int(gwMed(g, c, "callsPerSec")))]),
+      ...[MOLECULER_WEB, PROXY].map((p) => [`${MICRO_API} / ${p}`, ...GATEWAY_CONCURRENCY.map((c) => x(gwMed(MICRO_API, c, "callsPerSec") / gwMed(p, c, "callsPerSec")))]),
+      ...[MICRO_API, PROXY].map((g) => [`hop cost: 1 − ${g} / direct`, ...GATEWAY_CONCURRENCY.map((c) => pct(hopCost(c, g)))]),
+    ],
+  );
+  const latency = table(
+    [`latency p50 / p99 (median of rounds)`, ...inFlight],
+    [
+      ...GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => `${us(gwMed(g, c, "p50"))} / ${us(gwMed(g, c, "p99"))}`)]),
+      ...[MICRO_API, PROXY].map((g) => [`hop: ${g} p50 − direct p50`, ...GATEWAY_CONCURRENCY.map((c) => signedUs(p50Extra(c, g)))]),
+    ],
+  );
+  const cpu = table(
+    [`load generator CPU on cpu ${CLIENT_CPU}, % of one core (median)`, ...inFlight],
+    GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => pct(gwMed(g, c, "cpu")))]),
+  );
+  return [calls, latency, cpu].join("\n\n");
+}
+
 interface Target {
   what: string;
   value: string;
@@ -481,6 +615,16 @@ function targets(): Target[] {
     const v = median(r.rounds);
     out.push({ what: `selector ${r.strategy}: ≥ 1M picks/s (selectNow() over the cache, as calls do)`, value: int(v), status: judge(v, v >= 1e6) });
   }
+  if (GATEWAY) {
+    const top = GATEWAY_CONCURRENCY.at(-1)!;
+    const m = gwMed(MICRO_API, top, "callsPerSec") / gwMed(MOLECULER_WEB, top, "callsPerSec");
+    out.push({ what: `gateway, ${top} in flight: micro api ≥ 1.5× moleculer-web`, value: x(m), status: judge(m, m >= 1.5) });
+    const hop = hopCost(top);
+    out.push({ what: `gateway hop, ${top} in flight: 1 − micro api / direct calls/s ≤ 25 %`, value: pct(hop), status: judge(hop, hop <= 0.25) });
+    const one = GATEWAY_CONCURRENCY[0]!;
+    const extra = p50Extra(one) / gwMed(DIRECT, one, "p50");
+    out.push({ what: `gateway hop, ${one} in flight: micro api p50 ≤ 1.25× direct p50`, value: `${signedUs(p50Extra(one))} (${Number.isFinite(extra) ? `+${pct(extra)}` : "–"})`, status: judge(extra, extra <= 0.25) });
+  }
   const r = registryFigures;
   if (r && !r.skipped) {
     const nodes = `${int(SEED_SERVICES * NODES_PER_SERVICE)} nodes / ${int(SEED_SERVICES)} services`;
@@ -511,6 +655,19 @@ function rawSection(): string {
     }
   }
   if (THROUGHPUT) parts.push(table(["framework", "scenario", "round", "calls/s", "calls", "p50", "p99", "mean", "failed"], rows));
+  if (GATEWAY) {
+    const grows: string[][] = [];
+    for (const g of GATEWAYS) {
+      for (const c of GATEWAY_CONCURRENCY) {
+        const rs = gatewayResults.get(g)?.get(c) ?? [];
+        for (let r = 0; r < ROUNDS; r++) {
+          const v = rs[r];
+          grows.push([g, String(c), String(r + 1), v ? int(v.callsPerSec) : "–", v ? String(v.calls) : "–", v ? us(v.p50) : "–", v ? us(v.p99) : "–", v ? pct(v.cpu) : "–", v ? String(v.failed) : "–"]);
+        }
+      }
+    }
+    parts.push(table(["gateway", "in flight", "round", "calls/s", "calls", "p50", "p99", "load gen CPU", "failed"], grows));
+  }
   const srows: string[][] = [];
   for (const [name, runs] of startups) runs.forEach((r, i) => srows.push([name, String(i + 1), `${fixed(r.callable)} ms`, `${fixed(r.ready)} ms`, `${fixed(r.rssMB)} MB`]));
   if (srows.length) parts.push(table(["start-up", "run", "spawn → callable", "spawn → ready line", "idle RSS"], srows));
@@ -532,7 +689,7 @@ const started = new Date();
 const t0 = performance.now();
 note(`micro-ts bench: ${FRAMEWORKS.map((f) => f.name).join(", ")} × ${RUN_SCENARIOS.map((s) => s.name).join(", ")}; ` +
   `${ROUNDS} round(s) of ${DURATION_MS / 1000} s (+${WARMUP_MS / 1000} s warm-up)${PIN ? `; servers on cpu ${SERVER_CPU}, clients on cpu ${CLIENT_CPU}` : ""}` +
-  `${sectionList.length ? `; sections: ${sectionList.join(", ")}` : ""}`);
+  `${GATEWAY ? "; gateway section on" : ""}${sectionList.length ? `; sections: ${sectionList.join(", ")}` : ""}`);
 
 for (let round = 0; THROUGHPUT && round < ROUNDS; round++) {
   const order = FRAMEWORKS.map((_, i) => FRAMEWORKS[(i + round) % FRAMEWORKS.length]!);
@@ -545,6 +702,19 @@ for (let round = 0; THROUGHPUT && round < ROUNDS; round++) {
     }
     const got = RUN_SCENARIOS.map((s) => `${s.name} ${int(results.get(fw.name)?.get(s.name)?.[round]?.callsPerSec ?? NaN)}/s`).join(", ");
     note(`round ${round + 1}/${ROUNDS} ${fw.name.padEnd(18)} ${got}  (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  }
+}
+
+for (let round = 0; GATEWAY && round < ROUNDS; round++) {
+  for (const target of GATEWAYS.map((_, i) => GATEWAYS[(i + round) % GATEWAYS.length]!)) {
+    const t = performance.now();
+    try {
+      await gatewayRound(target, round);
+    } catch (err) {
+      failures.push(`gateway ${target} round ${round + 1}: ${(err as Error).message}`);
+    }
+    const got = GATEWAY_CONCURRENCY.map((c) => `${c}: ${int(gatewayResults.get(target)?.get(c)?.[round]?.callsPerSec ?? NaN)}/s`).join(", ");
+    note(`gateway round ${round + 1}/${ROUNDS} ${target.padEnd(24)} ${got}  (${((performance.now() - t) / 1000).toFixed(1)} s)`);
   }
 }
 
@@ -579,6 +749,7 @@ const shown = sectionList.length ? tgs.filter((t) => t.status !== "n/a") : tgs;
 const targetTable = table(["target", "this run", "status"], shown.map((t) => [t.what, t.value, t.status]));
 const sections = [
   ...(THROUGHPUT ? ["## Throughput\n\n" + throughputTable(), "## Latency\n\n" + latencyTable()] : []),
+  ...(GATEWAY ? [`## API gateway: GET ${GATEWAY_PATH} through the rpc handler\n\n` + gatewayTables()] : []),
   ...(startups.size ? ["## Start-up and idle RSS\n\n" + startupTable()] : []),
   ...(selectorRows.length ? ["## Selector\n\n" + selectorTable()] : []),
   ...(registryFigures ? ["## Registry (etcd)\n\n" + registryTable(registryFigures)] : []),
@@ -607,14 +778,15 @@ Written by \`npm run bench\` (bench/run.ts) on ${started.toISOString()}; the run
 
 - ${cpu.length} cores, ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM
 - Linux ${release()}, Node ${process.version}
-- ${PIN ? `servers pinned to cpu ${SERVER_CPU}, clients (and probes, the selector bench) to cpu ${CLIENT_CPU} with taskset` : "no CPU pinning"}
+- ${PIN ? `servers pinned to cpu ${SERVER_CPU}, clients (and probes, the selector bench, the gateway load generator) to cpu ${CLIENT_CPU} with taskset; in the gateway section the gateway and the greeter service share cpu ${SERVER_CPU}` : "no CPU pinning"}
 
 ## Settings
 
 - rounds ${ROUNDS} (framework order rotated each round), ${DURATION_MS / 1000} s measured per scenario after ${WARMUP_MS / 1000} s warm-up; each client process first runs one ${WARMUP_MS / 1000} s warm-up pass over all its scenarios (JIT), not counted
 - frameworks: ${FRAMEWORKS.map((f) => f.name).join(", ")}; scenarios: ${RUN_SCENARIOS.map((s) => s.name).join(", ")}
 - scenarios are \`<payload>-<calls in flight>\`: tiny = \`{"name":"John"}\` → \`{"msg":"Hello John"}\`; 16k = the same plus a 16384-char \`data\` echoed back. Every reply's content is checked.
-- start-up: ${STARTUP_RUNS} run(s) per framework; a client (probe) is already running and polling every 2 ms when the server is spawned; "callable" is spawn → its first good reply (micro-ts: found through the LocalRegistry). Idle RSS is VmRSS of the server ${IDLE_MS / 1000} s after that reply (MB = 10^6 bytes).
+${GATEWAY ? `- gateway: GET ${GATEWAY_PATH} → go.micro.srv.greeter Say.Hello (rpc handler), HTTP/1.1 keep-alive, one connection per call in flight, ${GATEWAY_CONCURRENCY.join(" / ")} in flight, ${ROUNDS} round(s) with the order rotated; every reply must be HTTP 200 and exactly {"msg":"Hello John"}. Per target: the greeter and the gateway are two processes${PIN ? ` both on cpu ${SERVER_CPU}` : ""}, the load generator (bench/gateway.ts, a keep-alive client over net.Socket) ${PIN ? `on cpu ${CLIENT_CPU}` : "unpinned"}. micro api is the real CLI (\`node .bench-build/bench/micro.js … api --handler=rpc --namespace=go.micro.srv\`, its access log to /dev/null) before a micro-ts greeter; node:http proxy is a bare node:http server calling the same greeter with the micro-ts Client (bench/peers/http-proxy.ts); moleculer-web 0.10 runs in its own broker before a Moleculer greeter over the TCP transporter (bench/peers/moleculer-web.ts); direct has no gateway: the load generator calls the greeter with the micro-ts Client in-process. Hop cost = 1 − micro api / direct calls/s, and micro api p50 − direct p50.
+` : ""}- start-up: ${STARTUP_RUNS} run(s) per framework; a client (probe) is already running and polling every 2 ms when the server is spawned; "callable" is spawn → its first good reply (micro-ts: found through the LocalRegistry). Idle RSS is VmRSS of the server ${IDLE_MS / 1000} s after that reply (MB = 10^6 bytes).
 - selector: ${SELECTOR_ROUNDS} round(s) of ~1 s each after 0.3 s warm-up, one service of 100 nodes.
 ${registryFigures && !registryFigures.skipped ? `- registry: one etcd ${registryFigures.etcd} member on 127.0.0.1, no CPU pinning. ${int(SEED_SERVICES * NODES_PER_SERVICE)} nodes over ${int(SEED_SERVICES)} services seeded (no TTL); \`micro list services\` and \`micro get service ${GET_SERVICE}\` are each a whole process (\`node .bench-build/bench/micro.js\`, what bin/micro.js runs from dist/), timed spawn → exit, ${CLI_RUNS} runs each, median. Churn: ${CHURN_RATE} operations/s for ${CHURN_SECONDS} s over ${CHURN_SERVICES} more services (15 keep one permanent node), ${CHURN_CACHES} client processes each watching through a CacheRegistry and looking a service up every 20 ms when it is not cached; after the churn, up to the TTL + ${SETTLE_MS / 1000} s for etcd to drop the expired nodes and equal the driver's own record, then up to ${SETTLE_MS / 1000} s for every cache to equal etcd (node ids, addresses and metadata per version). Lag: from each put's reply (or its issue) in the driver to the moment a cache's watcher handed it the event, over every cache.
 ` : ""}- medians are over rounds; ratios are micro-ts / peer from the medians of this run.
