@@ -182,30 +182,30 @@ class Proc {
 
   /** The next JSON line matching pred, within ms. */
   async expect(pred: (o: Line) => boolean, ms: number, what: string): Promise<Line> {
-    const deadline = Date.now() + ms;
-    for (;;) {
+    let found: Line | undefined;
+    await this.until(() => {
       while (this.seen < this.lines.length) {
         const o = this.lines[this.seen++]!;
-        if (pred(o)) return o;
+        if (pred(o)) {
+          found = o;
+          return true;
+        }
       }
-      if (this.code !== undefined) throw new Error(`${this.label}: exited with ${this.code} before ${what}${this.why()}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.label}: no ${what} within ${(ms / 1000).toFixed(1)} s${this.why()}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
+      return false;
+    }, ms, what);
+    return found!;
   }
 
   /** Until stderr shows pattern (a CLI's "listening" line), within ms. */
-  async expectStderr(pattern: RegExp, ms: number, what: string): Promise<void> {
+  expectStderr(pattern: RegExp, ms: number, what: string): Promise<void> {
+    return this.until(() => pattern.test(this.stderr), ms, what);
+  }
+
+  /** Re-checks `done` whenever the process writes, until it holds, the process exits, or ms pass. */
+  private async until(done: () => boolean, ms: number, what: string): Promise<void> {
     const deadline = Date.now() + ms;
     for (;;) {
-      if (pattern.test(this.stderr)) return;
+      if (done()) return;
       if (this.code !== undefined) throw new Error(`${this.label}: exited with ${this.code} before ${what}${this.why()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.label}: no ${what} within ${(ms / 1000).toFixed(1)} s${this.why()}`);

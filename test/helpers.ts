@@ -39,22 +39,7 @@ export async function startProcess(argv: string[], env: NodeJS.ProcessEnv = {}):
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   child.stdout!.resume();
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const id = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(" ")} did not register within 15 s:\n${err}`)), 15_000);
-    const check = () => {
-      const m = /Registering node: (\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        child.stderr!.off("data", check);
-        resolve(m[1]!);
-      }
-    };
-    child.stderr!.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv.join(" ")} exited with ${code} before registering:\n${err}`));
-    });
-  });
+  const id = await stderrMatch(child, () => err, exited, /Registering node: (\S+)/, argv.join(" "), "registering");
   return { child, id, stderr: () => err, exited };
 }
 
@@ -140,10 +125,17 @@ export async function startGateway(command: "api" | "web", globals: string[], ar
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   child.stdout!.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`micro ${command} did not listen within 15 s:\n${err}`)), 15_000);
+  const address = await stderrMatch(child, () => err, exited, /Listening on (\S+)/, `micro ${command}`, "listening");
+  const scheme = /Listening on \S+ \(TLS\)/.test(err) ? "https" : "http";
+  return { child, address, url: `${scheme}://${address}`, stdout: () => out, stderr: () => err, exited };
+}
+
+/** The first capture of pattern in the child's stderr, within 15 s; rejects if it exits first. */
+function stderrMatch(child: ChildProcess, stderr: () => string, exited: Promise<number | null>, pattern: RegExp, who: string, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${who} did not get to ${what} within 15 s:\n${stderr()}`)), 15_000);
     const check = () => {
-      const m = /Listening on (\S+)/.exec(err);
+      const m = pattern.exec(stderr());
       if (m) {
         clearTimeout(timer);
         child.stderr!.off("data", check);
@@ -151,11 +143,10 @@ export async function startGateway(command: "api" | "web", globals: string[], ar
       }
     };
     child.stderr!.on("data", check);
+    check();
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`micro ${command} exited with ${code} before listening:\n${err}`));
+      reject(new Error(`${who} exited with ${code} before ${what}:\n${stderr()}`));
     });
   });
-  const scheme = /Listening on \S+ \(TLS\)/.test(err) ? "https" : "http";
-  return { child, address, url: `${scheme}://${address}`, stdout: () => out, stderr: () => err, exited };
 }
