@@ -7,15 +7,17 @@ import { QueueWatcher } from "./watcher.js";
 import { copyService, invalidService, listByNameAndVersion, mergeByVersion } from "./services.js";
 import { goJSON } from "../util/gojson.js";
 import { withTimeout } from "../util/timeout.js";
-import { ExponentialBackoff } from "cockatiel";
 
 export const ETCD_PREFIX = "/micro/registry/";
 
-// etcd3 brings gRPC with it: about 100 ms and 20 MB on import. It is loaded on
-// first use, so processes on another registry never pay for it.
+// etcd3 brings gRPC with it (about 100 ms and 20 MB on import), and cockatiel
+// another 11 MB. They are loaded on first use, so processes on another
+// registry never pay for them.
 type EtcdModule = typeof import("etcd3");
 let etcdModule: Promise<EtcdModule> | undefined;
 const loadEtcd = () => (etcdModule ??= import("etcd3"));
+let backoffModule: Promise<typeof import("cockatiel")> | undefined;
+const loadBackoff = () => (backoffModule ??= import("cockatiel"));
 const DEFAULT_PORT = 2379;
 
 export interface EtcdRegistryOptions {
@@ -93,9 +95,6 @@ export class EtcdRegistry implements Registry {
     const config: IOptions = {
       hosts: this.endpoints.hosts,
       dialTimeout: this.timeout,
-      // etcd3 re-opens a broken watch after a backoff timer that close() does not clear; its default of up
-      // to 30 s kept a stopping process alive that long after an outage. Capped at 2 s.
-      faultHandling: { watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }).next() },
     };
     if (username) config.auth = { username, password };
     if (options.tls) {
@@ -108,7 +107,12 @@ export class EtcdRegistry implements Registry {
   }
 
   private etcd(): Promise<{ etcd: Etcd3; mod: EtcdModule }> {
-    return (this.client ??= loadEtcd().then((mod) => ({ etcd: new mod.Etcd3(this.config), mod })));
+    return (this.client ??= Promise.all([loadEtcd(), loadBackoff()]).then(([mod, { ExponentialBackoff }]) => {
+      // etcd3 re-opens a broken watch after a backoff timer that close() does not clear; its default of up
+      // to 30 s kept a stopping process alive that long after an outage. Capped at 2 s.
+      const watchBackoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }).next();
+      return { etcd: new mod.Etcd3({ ...this.config, faultHandling: { ...this.config.faultHandling, watchBackoff } }), mod };
+    }));
   }
 
   /** Where this registry talks to, for messages. */
