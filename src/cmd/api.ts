@@ -4,10 +4,10 @@ import { Command, Option } from "commander";
 import { Gateway, HANDLERS, type HandlerName } from "../api/gateway.js";
 import { RESOLVERS, type ResolverName } from "../api/resolver.js";
 import { convert } from "../config/config.js";
-import { listen, listenOptions } from "../http/listen.js";
+import { listenOptions } from "../http/listen.js";
 import { lineBatcher } from "../http/accesslog.js";
 import { newLogger } from "../util/log.js";
-import { serve } from "./serve.js";
+import { listenFront, serve } from "./serve.js";
 import { VERSION } from "./version.js";
 
 const bool = (name: string) => (v: string | boolean) => convert({ name, env: "", key: "enableTls", kind: "bool", help: "" }, String(v)) as boolean;
@@ -52,25 +52,8 @@ export function apiCommand(): Command {
         const address = String(flags.address || rt.config.apiAddress || ":8080");
         const options = listenOptions(rt.config, address, log);
         await gateway.start();
-        let listener;
-        try {
-          listener = await listen(gateway.handle, options, gateway.upgrade);
-        } catch (err) {
-          gateway.close();
-          throw new Error(`micro api: ${(err as Error).message}`);
-        }
         // Slow clients may not hold a request open forever.
-        listener.server.requestTimeout = 60_000;
-        listener.server.headersTimeout = 20_000;
-        log.info(`Registering API ${handler} handler at / with namespace ${namespace}`);
-        log.info(`HTTP API Listening on ${listener.address}${listener.url.startsWith("https") ? " (TLS)" : ""}`);
-        return {
-          close: async () => {
-            gateway.close();
-            await listener.close();
-            accessLog.flush();
-          },
-        };
+        return listenFront("api", gateway, options, 60_000, log, accessLog, `Registering API ${handler} handler at / with namespace ${namespace}`);
       });
     });
 }

@@ -5,6 +5,10 @@ import type { Command } from "commander";
 import { newRuntime, closeRuntime, type GlobalOptions, type Runtime } from "./runtime.js";
 import { CacheRegistry } from "../registry/cache.js";
 import { Client } from "../client/client.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { listen, type Listener, type ListenOptions } from "../http/listen.js";
+import type { Logger } from "../util/log.js";
 
 export interface Running {
   /** Stops serving; resolves when every connection is closed or cut. */
@@ -60,4 +64,39 @@ export function serve(command: Command, start: (rt: GatewayRuntime, flags: Recor
       },
     );
   });
+}
+
+/** What micro api and micro web put on a listener: a request handler, an upgrade handler, and what to stop first. */
+export interface Front {
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  close(): void;
+}
+
+/**
+ * Listens with the TLS/ACME options, bounds how long a client may take over a
+ * request, says what it serves (`what`) and where it listens, and gives the Running that stops the front,
+ * then the listener, then flushes the access log.
+ */
+export async function listenFront(
+  command: string, front: Front, options: ListenOptions, requestTimeoutMs: number, log: Logger, accessLog: { flush(): void }, what: string,
+): Promise<Running> {
+  let listener: Listener;
+  try {
+    listener = await listen(front.handle, options, front.upgrade);
+  } catch (err) {
+    front.close();
+    throw new Error(`micro ${command}: ${(err as Error).message}`);
+  }
+  listener.server.requestTimeout = requestTimeoutMs;
+  listener.server.headersTimeout = 20_000;
+  log.info(what);
+  log.info(`HTTP API Listening on ${listener.address}${listener.url.startsWith("https") ? " (TLS)" : ""}`);
+  return {
+    close: async () => {
+      front.close(); // live feeds and WebSockets first: they never end by themselves
+      await listener.close();
+      accessLog.flush();
+    },
+  };
 }

@@ -3,11 +3,11 @@
 import { Command, Option } from "commander";
 import { parseDuration } from "../util/duration.js";
 import { newLogger } from "../util/log.js";
-import { listen, listenOptions } from "../http/listen.js";
+import { listenOptions } from "../http/listen.js";
 import { lineBatcher } from "../http/accesslog.js";
 import { WebServer } from "../web/server.js";
 import { WEB_RESOLVERS, webNamespace, type WebResolverName } from "../web/resolver.js";
-import { serve } from "./serve.js";
+import { listenFront, serve } from "./serve.js";
 import { VERSION } from "./version.js";
 
 export function webCommand(): Command {
@@ -50,25 +50,8 @@ export function webCommand(): Command {
           logger: log,
           version: VERSION,
         });
-        let listener;
-        try {
-          listener = await listen(web.handle, options, web.upgrade);
-        } catch (err) {
-          web.close();
-          throw new Error(`micro web: ${(err as Error).message}`);
-        }
         // Slow clients may not hold a request open forever (proxied answers and the live feed are not bounded by this).
-        listener.server.requestTimeout = 120_000;
-        listener.server.headersTimeout = 20_000;
-        log.info(`Registering web proxy at / with namespace ${webNamespace(namespaceFlag)} (resolver ${resolver})`);
-        log.info(`HTTP API Listening on ${listener.address}${listener.url.startsWith("https") ? " (TLS)" : ""}`);
-        return {
-          close: async () => {
-            web.close(); // live feeds and WebSockets first: they never end by themselves
-            await listener.close();
-            accessLog.flush();
-          },
-        };
+        return listenFront("web", web, options, 120_000, log, accessLog, `Registering web proxy at / with namespace ${webNamespace(namespaceFlag)} (resolver ${resolver})`);
       });
     });
 }
