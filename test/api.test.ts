@@ -6,7 +6,7 @@ import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_pro
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "node:http";
-import { ROOT, startGateway, startProcess, startService, stopAll, tempDir, type GatewayProc, type Proc } from "./helpers.js";
+import { ROOT, micro, nodesOf, startGateway, startProcess, startService, stopAll, tempDir, waitFor, type GatewayProc, type Proc } from "./helpers.js";
 import { freePort } from "../bench/ports.js";
 
 let dir: { path: string; remove(): Promise<void> };
@@ -84,6 +84,30 @@ test("the notes' commands verbatim: the api handler path, and both /rpc forms wi
     assert.equal(await stop(gw), 0);
   } finally {
     gw.child.kill("SIGKILL");
+  }
+});
+
+test("micro api and micro web register themselves as go.micro.api / go.micro.web (or --server_name), answer Debug.Health, and leave on SIGTERM", async () => {
+  const reg = [`--registry_address=${dir.path}`];
+  const api = await startApi();
+  const web = await startGateway("web", reg, ["--address=127.0.0.1:0"]);
+  const named = await startGateway("api", [...reg, "--server_name=edge.api"], ["--address=127.0.0.1:0"]);
+  try {
+    const list = await micro([...reg, "list", "services"]);
+    assert.equal(list.code, 0, list.stderr);
+    const names = list.stdout.trim().split("\n");
+    for (const n of ["go.micro.api", "go.micro.web", "edge.api"]) assert.ok(names.includes(n), `${n} in ${list.stdout}`);
+    assert.equal((await nodesOf(dir.path, "go.micro.api")).length, 1, "--server_name renames, it does not add a second go.micro.api node");
+    const health = await micro([...reg, "health", "go.micro.api"]);
+    assert.equal(health.code, 0, health.stderr);
+    assert.match(health.stdout, /^go\.micro\.api-\S+\t\t\S+:\d+\t\tok$/m);
+    const [node] = await nodesOf(dir.path, "go.micro.web");
+    assert.equal(node?.metadata?.server, "mucp");
+  } finally {
+    for (const gw of [api, web, named]) assert.equal(await stop(gw), 0, gw.stderr());
+  }
+  for (const n of ["go.micro.api", "go.micro.web", "edge.api"]) {
+    await waitFor(`${n} to leave the registry`, async () => (await nodesOf(dir.path, n)).length === 0, 5_000);
   }
 });
 

@@ -24,7 +24,7 @@ export function apiCommand(): Command {
     .addOption(new Option("--enable_cors [bool]", "Enable CORS, allowing the API to be called by frontend applications (default true)").env("MICRO_API_ENABLE_CORS").argParser(bool("enable_cors")))
     .addOption(new Option("--max_request_size <bytes>", "Largest request body the gateway accepts (default 10485760)").env("MICRO_API_MAX_REQUEST_SIZE"))
     .action(async function (this: Command) {
-      await serve(this, async (rt, flags) => {
+      await serve(this, "go.micro.api", async (rt, flags) => {
         const log = newLogger();
         const accessLog = lineBatcher((text) => process.stdout.write(text));
         const handler = String(flags.handler || rt.config.apiHandler || "meta").toLowerCase();

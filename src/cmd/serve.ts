@@ -1,6 +1,7 @@
 // How the long-running commands (micro api, micro web) live: build the
-// runtime from the global flags, start, print where they listen, and on
-// SIGTERM/SIGINT stop and exit 0. A failure to start is one line and exit 1.
+// runtime from the global flags, start, register the command's own node, print
+// where they listen, and on SIGTERM/SIGINT deregister, stop and exit 0. A
+// failure to start is one line and exit 1.
 import type { Command } from "commander";
 import { newRuntime, closeRuntime, type GlobalOptions, type Runtime } from "./runtime.js";
 import { CacheRegistry } from "../registry/cache.js";
@@ -8,7 +9,9 @@ import { Client } from "../client/client.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { listen, type Listener, type ListenOptions } from "../http/listen.js";
-import type { Logger } from "../util/log.js";
+import { newLogger, type Logger } from "../util/log.js";
+import { Server } from "../server/server.js";
+import { Registration } from "../service/registration.js";
 
 export interface Running {
   /** Stops serving; resolves when every connection is closed or cut. */
@@ -20,7 +23,13 @@ export interface GatewayRuntime extends Runtime {
   cache: CacheRegistry;
 }
 
-export function serve(command: Command, start: (rt: GatewayRuntime, flags: Record<string, unknown>) => Promise<Running>): Promise<void> {
+/**
+ * Runs `start`, then registers the command's own mucp node under `selfName`
+ * (--server_name overrides), as upstream's micro api and micro web run a
+ * micro.Service named go.micro.api / go.micro.web: they show in `micro list
+ * services` and answer Debug.Health like any service.
+ */
+export function serve(command: Command, selfName: string, start: (rt: GatewayRuntime, flags: Record<string, unknown>) => Promise<Running>): Promise<void> {
   const base = newRuntime(command.optsWithGlobals() as GlobalOptions);
   base.client.close();
   const cache = new CacheRegistry(base.registry);
@@ -37,11 +46,13 @@ export function serve(command: Command, start: (rt: GatewayRuntime, flags: Recor
   const rt: GatewayRuntime = { ...base, client, cache };
   return new Promise<void>((resolve, reject) => {
     let running: Running | undefined;
+    let stopSelf: (() => Promise<void>) | undefined;
     let stopping = false;
     const stop = async () => {
       if (stopping) process.exit(1); // a second signal means now
       stopping = true;
       try {
+        await stopSelf?.(); // out of the registry first, as a service leaves before it drains
         await running?.close();
       } finally {
         await cache.close();
@@ -51,11 +62,18 @@ export function serve(command: Command, start: (rt: GatewayRuntime, flags: Recor
       }
     };
     process.on("SIGTERM", stop).on("SIGINT", stop);
-    start(rt, command.opts()).then(
-      (r) => {
-        running = r;
-        if (stopping) void r.close();
-      },
+    const startAll = async () => {
+      running = await start(rt, command.opts());
+      if (stopping) return void running.close();
+      const self = await registerSelf(rt, selfName).catch(async (err: Error) => {
+        await running?.close();
+        throw err;
+      });
+      if (stopping) return void self();
+      stopSelf = self;
+    };
+    startAll().then(
+      () => {},
       async (err: unknown) => {
         process.off("SIGTERM", stop).off("SIGINT", stop);
         await cache.close();
@@ -98,5 +116,34 @@ export async function listenFront(
       await listener.close();
       accessLog.flush();
     },
+  };
+}
+
+/** Starts an mucp server with no endpoints of its own (Debug only) and keeps it registered; returns what deregisters and stops it. */
+async function registerSelf(rt: Runtime, defaultName: string): Promise<() => Promise<void>> {
+  const c = rt.config;
+  const log = newLogger();
+  const server = new Server({
+    name: c.serverName || defaultName,
+    version: c.serverVersion,
+    id: c.serverId || undefined,
+    address: c.serverAddress,
+    advertise: c.serverAdvertise,
+    metadata: c.serverMetadata,
+    logger: log,
+  });
+  await server.start();
+  const registration = new Registration(rt.registry, () => server.registryService(rt.registry.name), { ttl: c.registerTTL, interval: c.registerInterval, log });
+  try {
+    await registration.start();
+  } catch (err) {
+    await server.stop(0);
+    throw new Error(`registering ${server.name}: ${(err as Error).message}`);
+  }
+  log.info(`Registry [${rt.registry.name}] Registering node: ${server.id}`);
+  return async () => {
+    log.info(`Registry [${rt.registry.name}] Deregistering node: ${server.id}`);
+    await registration.stop();
+    await server.stop(5_000);
   };
 }

@@ -19,7 +19,7 @@ export function webCommand(): Command {
     .addOption(new Option("--timeout <duration>", "How long a web service may take to start answering a proxied request, e.g. 30s (default 30s)").env("MICRO_WEB_TIMEOUT"))
     .addOption(new Option("--rpc_allow <prefixes>", "Comma-separated service-name prefixes /rpc may call (default: all)").env("MICRO_WEB_RPC_ALLOW"))
     .action(async function (this: Command) {
-      await serve(this, async (rt, flags) => {
+      await serve(this, "go.micro.web", async (rt, flags) => {
         const log = newLogger();
         const accessLog = lineBatcher((text) => process.stdout.write(text));
         const resolver = String(flags.resolver || "path").toLowerCase();

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { listen, type ServerConnection, type TransportServer } from "../transport/server.js";
 import type { Message } from "../transport/transport.js";
-import type { Endpoint, Node } from "../registry/registry.js";
+import type { Endpoint, Node, Service as RegistryService } from "../registry/registry.js";
 import { MicroError, badRequest, notFound, timeout as timeoutError, fromError } from "../errors/errors.js";
 import { withMetadata, type Metadata } from "../metadata/metadata.js";
 import { defaultCodecs, codecFor, CodecError, type Codec } from "../codec/index.js";
@@ -105,6 +105,11 @@ export class Server {
     if (!this.transport) throw new Error("server not started");
     const { host, port } = splitHostPort(this.transport.address);
     return joinHostPort(advertiseHost(host), port);
+  }
+
+  /** This server as the registry entry of its service: one version, one node. */
+  registryService(registryName: string): RegistryService {
+    return { name: this.name, version: this.version, metadata: null, endpoints: this.endpoints(), nodes: [this.node(registryName)] };
   }
 
   /** This server as a registry node. */

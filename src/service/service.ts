@@ -147,7 +147,7 @@ export class Service {
     this.log.info(`Starting [service] ${this.name}`);
     await this.server.start();
     this.log.info(`Server [mucp] Listening on ${this.server.address}`);
-    this.registration = new Registration(this.registry, () => this.record(), { ttl: this.config.registerTTL, interval: this.config.registerInterval, log: this.log });
+    this.registration = new Registration(this.registry, () => this.server.registryService(this.registry.name), { ttl: this.config.registerTTL, interval: this.config.registerInterval, log: this.log });
     await this.registration.start();
     this.log.info(`Registry [${this.registry.name}] Registering node: ${this.server.id}`);
     if (this.state === "starting") this.state = "running";
@@ -175,13 +175,4 @@ export class Service {
     this.resolveStopped?.();
   }
 
-  private record() {
-    return {
-      name: this.name,
-      version: this.server.version,
-      metadata: null,
-      endpoints: this.server.endpoints(),
-      nodes: [this.server.node(this.registry.name)],
-    };
-  }
 }
