@@ -1,11 +1,17 @@
 // The load generator of the gateway section of `npm run bench` (issue 5):
 //   node gateway.js http   '<GatewayLoadOpts json>'  GET <path> on 127.0.0.1:<port>, HTTP/1.1 keep-alive,
 //                                                    one connection per call in flight (no pipelining)
+//   node gateway.js mucp   '<GatewayLoadOpts json>'  the same call as an mucp request, which is HTTP/1.1
+//                                                    (POST / with Micro-Service and Micro-Endpoint), sent by
+//                                                    the same keep-alive client to <port>: the greeter itself,
+//                                                    or a relay before it
 //   node gateway.js direct '<GatewayLoadOpts json>'  the same greeter call through the micro-ts Client,
 //                                                    in this process: what the gateway saves a caller from
 // Either way: first one good reply (≤ 10 s; the gateway may not have discovered
 // the service yet), then one warm-up pass over every concurrency (JIT, not
-// counted), then each concurrency measured, printing one JSON line each:
+// counted), then each concurrency measured, printing one JSON line when its
+// window opens (so the harness can read the servers' CPU clocks) and one with the result:
+//   {"window":"c<N>"}
 //   {"scenario":"c<N>","concurrency":N,...LoadResult,"cpu":<load generator CPU, fraction of one core>}
 // Every reply is checked: HTTP 200 and exactly {"msg":"Hello John"}.
 //
@@ -20,7 +26,7 @@ import { runLoad, type LoadResult } from "./load.js";
 import { PAYLOADS, checkFor, type Reply } from "./payload.js";
 
 export interface GatewayLoadOpts {
-  /** http: the gateway's port. */
+  /** http, mucp: the port to call. */
   port?: number;
   /** http: the request path and query. */
   path?: string;
@@ -140,9 +146,21 @@ class HttpConn {
   }
 }
 
+const gatewayRequest = (port: number, path: string) =>
+  Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n`, "latin1");
+
+/** The greeter call as a Go client writes it (reference §2.1), with a JSON body. */
+function mucpRequest(port: number): Buffer {
+  const body = JSON.stringify(PAYLOADS.tiny);
+  return Buffer.from(
+    `POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\n` +
+      `Micro-Service: go.micro.srv.greeter\r\nMicro-Endpoint: Say.Hello\r\nMicro-Method: Say.Hello\r\n\r\n${body}`,
+    "utf8",
+  );
+}
+
 /** Connections for HTTP calls: each call takes an idle one (opening one when none is), gives it back when answered. */
-function httpCaller(port: number, path: string): { call: () => Promise<Reply>; close: () => void } {
-  const bytes = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n`, "latin1");
+function httpCaller(port: number, bytes: Buffer): { call: () => Promise<Reply>; close: () => void } {
   const idle: HttpConn[] = [];
   const all = new Set<HttpConn>();
   const call = async (): Promise<Reply> => {
@@ -180,10 +198,11 @@ async function main(): Promise<void> {
   const [mode, json] = process.argv.slice(2);
   const o = JSON.parse(json ?? "{}") as GatewayLoadOpts;
   const caller =
-    mode === "http" ? httpCaller(o.port ?? 0, o.path ?? "/") :
+    mode === "http" ? httpCaller(o.port ?? 0, gatewayRequest(o.port ?? 0, o.path ?? "/")) :
+    mode === "mucp" ? httpCaller(o.port ?? 0, mucpRequest(o.port ?? 0)) :
     mode === "direct" ? directCaller(o.registryDir ?? "") :
     undefined;
-  if (!caller) throw new Error(`mode must be http or direct, not ${mode}`);
+  if (!caller) throw new Error(`mode must be http, mucp or direct, not ${mode}`);
   const check = checkFor("tiny");
 
   // The gateway may not have the service in its cache yet: errors until the first good reply are expected.
@@ -204,7 +223,8 @@ async function main(): Promise<void> {
   const load = async (concurrency: number, durationMs: number): Promise<LoadResult & { cpu: number }> => {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const r = await runLoad({ call: caller.call, check, concurrency, warmupMs: o.warmupMs, durationMs });
+    const onWindow = durationMs > 0 ? () => out({ window: `c${concurrency}` }) : undefined;
+    const r = await runLoad({ call: caller.call, check, concurrency, warmupMs: o.warmupMs, durationMs, ...(onWindow ? { onWindow } : {}) });
     const used = process.cpuUsage(cpu0);
     return { ...r, cpu: (used.user + used.system) / 1000 / (performance.now() - t0) };
   };

@@ -9,6 +9,8 @@ export interface LoadOptions {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /** Called when the measured window opens (after the warm-up). */
+  onWindow?: () => void;
 }
 
 export interface LoadResult {
@@ -32,6 +34,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const start = performance.now();
   const measureFrom = start + o.warmupMs;
   const end = measureFrom + o.durationMs;
+  const window = o.onWindow ? setTimeout(o.onWindow, o.warmupMs) : undefined;
 
   const fail = (why: string) => {
     failed++;
@@ -64,6 +67,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   }
 
   await Promise.all(Array.from({ length: o.concurrency }, loop));
+  clearTimeout(window);
   const sorted = lat.subarray(0, n).sort();
   const q = (p: number) => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.floor(p * n))]! * 1000);
   let sum = 0;

@@ -13,6 +13,8 @@ export interface ServerOpts {
   port: number;
   /** LocalRegistry folder (micro-ts). */
   registryDir: string;
+  /** tcp-relay: the host:port every connection is piped to. */
+  target?: string;
 }
 
 export interface ClientOpts extends ServerOpts {

@@ -305,6 +305,12 @@ async function throughputRound(fw: Framework, round: number, scenarios: Scenario
 // process, both pinned to cpu 0; the load generator (bench/gateway.ts) on cpu 1.
 // "direct" has no gateway: the load generator calls the greeter with the
 // micro-ts Client, which is what the gateway saves an HTTP caller from.
+// "direct mucp" is the same keep-alive HTTP client as for the gateways,
+// sending the greeter call as the mucp request it is (POST / with Micro-*
+// headers) straight to the greeter: the one difference from micro api is the
+// hop. "TCP relay" is that request through a Node process that pipes bytes and
+// parses nothing, beside the greeter on cpu 0: the floor under any gateway
+// that is a process of its own.
 
 const GATEWAY_CONCURRENCY = [1, 10, 100];
 const GATEWAY_PATH = "/greeter/say/hello?name=John";
@@ -312,8 +318,23 @@ const MICRO_API = "micro api";
 const PROXY = "node:http proxy";
 const MOLECULER_WEB = "moleculer-web";
 const DIRECT = "direct (micro-ts Client)";
-const GATEWAYS = [MICRO_API, PROXY, MOLECULER_WEB, DIRECT];
-type GatewayResult = LoadResult & { cpu: number };
+const MUCP = "direct mucp (same HTTP client)";
+const RELAY = "TCP relay, no parsing (floor)";
+const GATEWAYS = [MICRO_API, PROXY, MOLECULER_WEB, DIRECT, MUCP, RELAY];
+/** cpu: the load generator's CPU (fraction of one core); serverUs: CPU µs per call of the processes on the server side (greeter + gateway). */
+type GatewayResult = LoadResult & { cpu: number; serverUs: number };
+
+/** utime + stime of a process, in seconds (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 /** gatewayResults[target][concurrency][round] */
 const gatewayResults = new Map<string, Map<number, (GatewayResult | undefined)[]>>();
 
@@ -329,7 +350,7 @@ async function gatewayRound(target: string, round: number): Promise<void> {
     return p;
   };
   try {
-    let mode: "http" | "direct" = "http";
+    let mode: "http" | "mucp" | "direct" = "http";
     let port = 0;
     if (target === MOLECULER_WEB) {
       const backendPort = await freePort();
@@ -340,8 +361,15 @@ async function gatewayRound(target: string, round: number): Promise<void> {
       await gw.expect((o) => o.ready === true, 20_000, "ready line");
     } else {
       const svc = await start("micro-ts greeter", peer("microts"), ["server", JSON.stringify({ port: 0, registryDir })]);
-      await svc.expect((o) => o.ready === true, 15_000, "ready line");
-      if (target === MICRO_API) {
+      const greeterAddress = String((await svc.expect((o) => o.ready === true, 15_000, "ready line")).address);
+      if (target === MUCP) {
+        mode = "mucp";
+        port = Number(greeterAddress.slice(greeterAddress.lastIndexOf(":") + 1));
+      } else if (target === RELAY) {
+        mode = "mucp";
+        const relay = await start("tcp relay", peer("tcp-relay"), ["server", JSON.stringify({ port: 0, registryDir, target: greeterAddress })]);
+        port = (await relay.expect((o) => o.ready === true, 15_000, "ready line")).port as number;
+      } else if (target === MICRO_API) {
         port = await freePort();
         // The real CLI (bench/micro.ts: bin/micro.js's main from .bench-build/); its access log goes to /dev/null.
         const args = ["--registry=local", `--registry_address=${registryDir}`, "api", `--address=127.0.0.1:${port}`, "--handler=rpc", "--namespace=go.micro.srv"];
@@ -354,12 +382,16 @@ async function gatewayRound(target: string, round: number): Promise<void> {
         mode = "direct";
       }
     }
-    const opts = { ...(mode === "http" ? { port, path: GATEWAY_PATH } : { registryDir }), concurrency: GATEWAY_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
+    const opts = { ...(mode === "http" ? { port, path: GATEWAY_PATH } : mode === "mucp" ? { port } : { registryDir }), concurrency: GATEWAY_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS };
     load = new Proc(`${target} load`, "gateway.js", [mode, JSON.stringify(opts)], CLIENT_CPU);
     if (round === 0) commands.set(`gateway, ${target}: load generator`, load.command);
     const deadline = Date.now() + 20_000 + GATEWAY_CONCURRENCY.length * ((WARMUP_MS + DURATION_MS) * 2 + 5_000);
+    const serverCpu = () => servers.reduce((sum, p) => sum + cpuSeconds(p.pid), 0);
     for (const c of GATEWAY_CONCURRENCY) {
+      await load.expect((o) => o.window === `c${c}`, deadline - Date.now(), `window for ${c} in flight`);
+      const cpu0 = serverCpu();
       const r = (await load.expect((o) => o.scenario === `c${c}`, deadline - Date.now(), `result for ${c} in flight`)) as unknown as GatewayResult;
+      r.serverUs = ((serverCpu() - cpu0) * 1e6) / r.calls;
       const byC = gatewayResults.get(target) ?? gatewayResults.set(target, new Map()).get(target)!;
       (byC.get(c) ?? byC.set(c, []).get(c)!)[round] = r;
       if (r.failed > 0) failures.push(`gateway ${target} ${c} in flight round ${round + 1}: ${r.failed} failed call(s), first: ${r.firstError}`);
@@ -546,11 +578,14 @@ function selectorTable(): string {
 }
 
 const gwRounds = (target: string, c: number) => (gatewayResults.get(target)?.get(c) ?? []).filter((r): r is GatewayResult => r !== undefined);
-const gwMed = (target: string, c: number, key: "callsPerSec" | "p50" | "p99" | "cpu") => median(gwRounds(target, c).map((r) => r[key]));
+const gwMed = (target: string, c: number, key: "callsPerSec" | "p50" | "p99" | "cpu" | "serverUs") => median(gwRounds(target, c).map((r) => r[key]));
 const pct = (n: number) => (Number.isFinite(n) ? `${(n * 100).toFixed(0)} %` : "–");
 /** A gateway's hop cost, as 1 − gateway/direct calls/s, and as p50 − direct p50. */
-const hopCost = (c: number, gw = MICRO_API) => 1 - gwMed(gw, c, "callsPerSec") / gwMed(DIRECT, c, "callsPerSec");
-const p50Extra = (c: number, gw = MICRO_API) => gwMed(gw, c, "p50") - gwMed(DIRECT, c, "p50");
+const hopCost = (c: number, gw = MICRO_API, direct = DIRECT) => 1 - gwMed(gw, c, "callsPerSec") / gwMed(direct, c, "callsPerSec");
+const p50Extra = (c: number, gw = MICRO_API, direct = DIRECT) => gwMed(gw, c, "p50") - gwMed(direct, c, "p50");
+/** The hop rows: against the micro-ts Client, and against the same HTTP client sending mucp (with the relay as the floor). */
+const HOPS: [string, string][] = [[MICRO_API, DIRECT], [PROXY, DIRECT], [MICRO_API, MUCP], [PROXY, MUCP], [RELAY, MUCP]];
+const hopName = (gw: string, direct: string) => `${gw} vs ${direct === DIRECT ? "direct" : "direct mucp"}`;
 const signedUs = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? "+" : "−"}${us(Math.abs(n))}` : "–");
 
 function gatewayTables(): string {
@@ -560,27 +595,32 @@ function gatewayTables(): string {
     [
       ...GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => int(gwMed(g, c, "callsPerSec")))]),
       ...[MOLECULER_WEB, PROXY].map((p) => [`${MICRO_API} / ${p}`, ...GATEWAY_CONCURRENCY.map((c) => x(gwMed(MICRO_API, c, "callsPerSec") / gwMed(p, c, "callsPerSec")))]),
-      ...[MICRO_API, PROXY].map((g) => [`hop cost: 1 − ${g} / direct`, ...GATEWAY_CONCURRENCY.map((c) => pct(hopCost(c, g)))]),
+      ...HOPS.map(([g, d]) => [`hop cost: ${hopName(g, d)}`, ...GATEWAY_CONCURRENCY.map((c) => pct(hopCost(c, g, d)))]),
     ],
   );
   const latency = table(
     [`latency p50 / p99 (median of rounds)`, ...inFlight],
     [
       ...GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => `${us(gwMed(g, c, "p50"))} / ${us(gwMed(g, c, "p99"))}`)]),
-      ...[MICRO_API, PROXY].map((g) => [`hop: ${g} p50 − direct p50`, ...GATEWAY_CONCURRENCY.map((c) => signedUs(p50Extra(c, g)))]),
+      ...HOPS.map(([g, d]) => [`hop p50: ${hopName(g, d)}`, ...GATEWAY_CONCURRENCY.map((c) => signedUs(p50Extra(c, g, d)))]),
     ],
   );
+  const serverUs = table(
+    [`CPU per call of the greeter + gateway processes${PIN ? ` (cpu ${SERVER_CPU})` : ""}, µs (median)`, ...inFlight],
+    GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => fixed(gwMed(g, c, "serverUs")))]),
+  );
   const cpu = table(
-    [`load generator CPU on cpu ${CLIENT_CPU}, % of one core (median)`, ...inFlight],
+    [`load generator CPU${PIN ? ` on cpu ${CLIENT_CPU}` : ""}, % of one core (median)`, ...inFlight],
     GATEWAYS.map((g) => [g, ...GATEWAY_CONCURRENCY.map((c) => pct(gwMed(g, c, "cpu")))]),
   );
-  return [calls, latency, cpu].join("\n\n");
+  return [calls, latency, serverUs, cpu].join("\n\n");
 }
 
 interface Target {
   what: string;
   value: string;
-  status: "PASS" | "MISS" | "HARD FAIL" | "n/a";
+  /** "info": a reference figure shown beside the targets, judged against nothing. */
+  status: "PASS" | "MISS" | "HARD FAIL" | "n/a" | "info";
   /** Not one of issue 3's targets (which are judged on the tiny payload): shown, not counted. */
   stretch?: boolean;
 }
@@ -624,6 +664,15 @@ function targets(): Target[] {
     const one = GATEWAY_CONCURRENCY[0]!;
     const extra = p50Extra(one) / gwMed(DIRECT, one, "p50");
     out.push({ what: `gateway hop, ${one} in flight: micro api p50 ≤ 1.25× direct p50`, value: `${signedUs(p50Extra(one))} (${Number.isFinite(extra) ? `+${pct(extra)}` : "–"})`, status: judge(extra, extra <= 0.25) });
+    // The same two against the same HTTP client calling the greeter itself, and where a relay that parses nothing lands.
+    const hopMucp = hopCost(top, MICRO_API, MUCP);
+    out.push({ what: `gateway hop, ${top} in flight: 1 − micro api / direct mucp calls/s ≤ 25 %`, value: pct(hopMucp), status: judge(hopMucp, hopMucp <= 0.25) });
+    const extraMucp = p50Extra(one, MICRO_API, MUCP) / gwMed(MUCP, one, "p50");
+    out.push({ what: `gateway hop, ${one} in flight: micro api p50 ≤ 1.25× direct mucp p50`, value: `${signedUs(p50Extra(one, MICRO_API, MUCP))} (${Number.isFinite(extraMucp) ? `+${pct(extraMucp)}` : "–"})`, status: judge(extraMucp, extraMucp <= 0.25) });
+    const floor = hopCost(top, RELAY, MUCP);
+    out.push({ what: `(floor, not a target) TCP relay, ${top} in flight: 1 − relay / direct mucp calls/s`, value: pct(floor), status: "info" });
+    const floorOne = p50Extra(one, RELAY, MUCP) / gwMed(MUCP, one, "p50");
+    out.push({ what: `(floor, not a target) TCP relay, ${one} in flight: p50 over direct mucp`, value: `${signedUs(p50Extra(one, RELAY, MUCP))} (${Number.isFinite(floorOne) ? `+${pct(floorOne)}` : "–"})`, status: "info" });
   }
   const r = registryFigures;
   if (r && !r.skipped) {
@@ -662,11 +711,11 @@ function rawSection(): string {
         const rs = gatewayResults.get(g)?.get(c) ?? [];
         for (let r = 0; r < ROUNDS; r++) {
           const v = rs[r];
-          grows.push([g, String(c), String(r + 1), v ? int(v.callsPerSec) : "–", v ? String(v.calls) : "–", v ? us(v.p50) : "–", v ? us(v.p99) : "–", v ? pct(v.cpu) : "–", v ? String(v.failed) : "–"]);
+          grows.push([g, String(c), String(r + 1), v ? int(v.callsPerSec) : "–", v ? String(v.calls) : "–", v ? us(v.p50) : "–", v ? us(v.p99) : "–", v ? fixed(v.serverUs) : "–", v ? pct(v.cpu) : "–", v ? String(v.failed) : "–"]);
         }
       }
     }
-    parts.push(table(["gateway", "in flight", "round", "calls/s", "calls", "p50", "p99", "load gen CPU", "failed"], grows));
+    parts.push(table(["gateway", "in flight", "round", "calls/s", "calls", "p50", "p99", "server µs/call", "load gen CPU", "failed"], grows));
   }
   const srows: string[][] = [];
   for (const [name, runs] of startups) runs.forEach((r, i) => srows.push([name, String(i + 1), `${fixed(r.callable)} ms`, `${fixed(r.ready)} ms`, `${fixed(r.rssMB)} MB`]));
@@ -785,7 +834,7 @@ Written by \`npm run bench\` (bench/run.ts) on ${started.toISOString()}; the run
 - rounds ${ROUNDS} (framework order rotated each round), ${DURATION_MS / 1000} s measured per scenario after ${WARMUP_MS / 1000} s warm-up; each client process first runs one ${WARMUP_MS / 1000} s warm-up pass over all its scenarios (JIT), not counted
 - frameworks: ${FRAMEWORKS.map((f) => f.name).join(", ")}; scenarios: ${RUN_SCENARIOS.map((s) => s.name).join(", ")}
 - scenarios are \`<payload>-<calls in flight>\`: tiny = \`{"name":"John"}\` → \`{"msg":"Hello John"}\`; 16k = the same plus a 16384-char \`data\` echoed back. Every reply's content is checked.
-${GATEWAY ? `- gateway: GET ${GATEWAY_PATH} → go.micro.srv.greeter Say.Hello (rpc handler), HTTP/1.1 keep-alive, one connection per call in flight, ${GATEWAY_CONCURRENCY.join(" / ")} in flight, ${ROUNDS} round(s) with the order rotated; every reply must be HTTP 200 and exactly {"msg":"Hello John"}. Per target: the greeter and the gateway are two processes${PIN ? ` both on cpu ${SERVER_CPU}` : ""}, the load generator (bench/gateway.ts, a keep-alive client over net.Socket) ${PIN ? `on cpu ${CLIENT_CPU}` : "unpinned"}. micro api is the real CLI (\`node .bench-build/bench/micro.js … api --handler=rpc --namespace=go.micro.srv\`, its access log to /dev/null) before a micro-ts greeter; node:http proxy is a bare node:http server calling the same greeter with the micro-ts Client (bench/peers/http-proxy.ts); moleculer-web 0.10 runs in its own broker before a Moleculer greeter over the TCP transporter (bench/peers/moleculer-web.ts); direct has no gateway: the load generator calls the greeter with the micro-ts Client in-process. Hop cost = 1 − micro api / direct calls/s, and micro api p50 − direct p50.
+${GATEWAY ? `- gateway: GET ${GATEWAY_PATH} → go.micro.srv.greeter Say.Hello (rpc handler), HTTP/1.1 keep-alive, one connection per call in flight, ${GATEWAY_CONCURRENCY.join(" / ")} in flight, ${ROUNDS} round(s) with the order rotated; every reply must be HTTP 200 and exactly {"msg":"Hello John"}. Per target: the greeter and the gateway are two processes${PIN ? ` both on cpu ${SERVER_CPU}` : ""}, the load generator (bench/gateway.ts, a keep-alive client over net.Socket) ${PIN ? `on cpu ${CLIENT_CPU}` : "unpinned"}. micro api is the real CLI (\`node .bench-build/bench/micro.js … api --handler=rpc --namespace=go.micro.srv\`, its access log to /dev/null) before a micro-ts greeter; node:http proxy is a bare node:http server calling the same greeter with the micro-ts Client (bench/peers/http-proxy.ts); moleculer-web 0.10 runs in its own broker before a Moleculer greeter over the TCP transporter (bench/peers/moleculer-web.ts); direct has no gateway: the load generator calls the greeter with the micro-ts Client in-process; direct mucp is the same keep-alive HTTP client sending the call as the mucp request it is (POST / with Micro-Service and Micro-Endpoint, JSON body) straight to the greeter; TCP relay is that request through a Node process beside the greeter that pipes bytes one connection to one and parses nothing (bench/peers/tcp-relay.ts), the floor under any gateway that is a process of its own. Hop cost = 1 − gateway / direct calls/s, and gateway p50 − direct p50.
 ` : ""}- start-up: ${STARTUP_RUNS} run(s) per framework; a client (probe) is already running and polling every 2 ms when the server is spawned; "callable" is spawn → its first good reply (micro-ts: found through the LocalRegistry). Idle RSS is VmRSS of the server ${IDLE_MS / 1000} s after that reply (MB = 10^6 bytes).
 - selector: ${SELECTOR_ROUNDS} round(s) of ~1 s each after 0.3 s warm-up, one service of 100 nodes.
 ${registryFigures && !registryFigures.skipped ? `- registry: one etcd ${registryFigures.etcd} member on 127.0.0.1, no CPU pinning. ${int(SEED_SERVICES * NODES_PER_SERVICE)} nodes over ${int(SEED_SERVICES)} services seeded (no TTL); \`micro list services\` and \`micro get service ${GET_SERVICE}\` are each a whole process (\`node .bench-build/bench/micro.js\`, what bin/micro.js runs from dist/), timed spawn → exit, ${CLI_RUNS} runs each, median. Churn: ${CHURN_RATE} operations/s for ${CHURN_SECONDS} s over ${CHURN_SERVICES} more services (15 keep one permanent node), ${CHURN_CACHES} client processes each watching through a CacheRegistry and looking a service up every 20 ms when it is not cached; after the churn, up to the TTL + ${SETTLE_MS / 1000} s for etcd to drop the expired nodes and equal the driver's own record, then up to ${SETTLE_MS / 1000} s for every cache to equal etcd (node ids, addresses and metadata per version). Lag: from each put's reply (or its issue) in the driver to the moment a cache's watcher handed it the event, over every cache.
