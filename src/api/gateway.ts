@@ -1,16 +1,20 @@
 // micro api's request path (reference §5): CORS, then /, /favicon.ico and
 // /rpc, then a custom route from endpoint metadata, then the resolver; the
 // handler (meta picks the route's own) turns the request into a call or a
-// proxied request. Every failure is a go-micro error JSON with its status.
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+// proxied request. Calls are buffered exchanges (plan() hands them to the
+// lean front, handle() serves them on node:http the same way); proxied
+// requests stream through node:http. Every failure is a go-micro error JSON
+// with its status.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Client } from "../client/client.js";
 import type { CacheRegistry } from "../registry/cache.js";
 import type { Node, Service } from "../registry/registry.js";
 import { MicroError, fromError } from "../errors/errors.js";
-import { cors } from "../http/cors.js";
-import { writeError, writeJSON } from "../http/errors.js";
-import { logWhenDone } from "../http/accesslog.js";
+import { cors, corsHeaders } from "../http/cors.js";
+import { errorAnswer, jsonAnswer, serveBuffered, type BufferedHandler, type HttpAnswer, type HttpRequest } from "../http/exchange.js";
+import { writeError } from "../http/errors.js";
+import { accessLine, logWhenDone } from "../http/accesslog.js";
 import { rpcHandler } from "../http/rpc.js";
 import { proxyRequest, proxyUpgrade } from "../http/proxy.js";
 import { Router } from "./router.js";
@@ -52,15 +56,24 @@ export interface GatewayOptions {
 interface Found {
   target: Target;
   handler: string;
+  /** How a call route answers a buffered request; undefined for the proxy handlers, which stream. */
+  answer: BufferedHandler | undefined;
 }
+
+type Routed = Found | "version" | "favicon" | "rpc" | undefined;
+
+const EMPTY_200: HttpAnswer = { status: 200, headers: [], body: "" };
+const PROXIED = new Set(["http", "proxy", "web"]);
 
 export class Gateway {
   readonly router: Router;
   readonly #o: Required<Omit<GatewayOptions, "accessLog" | "rpcAllow">> & Pick<GatewayOptions, "accessLog" | "rpcAllow">;
   readonly #ctx: HandlerContext;
-  readonly #rpc: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-  readonly #routes = new Map<string, Found | "version" | "favicon" | "rpc" | undefined>();
+  readonly #rpc: BufferedHandler;
+  readonly #routes = new Map<string, Routed>();
   #routesVersion = -1;
+  /** What the fixed answers and unknown paths get. */
+  readonly #fixed: Record<"version" | "favicon" | "rpc" | "none", BufferedHandler>;
 
   constructor(options: GatewayOptions) {
     this.#o = {
@@ -75,8 +88,16 @@ export class Gateway {
       version: "",
       ...options,
     };
-    this.#ctx = { client: options.client, maxBodyBytes: this.#o.maxBodyBytes, bodyTimeoutMs: this.#o.bodyTimeoutMs };
-    this.#rpc = rpcHandler({ client: options.client, allow: options.rpcAllow, maxBodyBytes: this.#o.maxBodyBytes, bodyTimeoutMs: this.#o.bodyTimeoutMs });
+    this.#ctx = { client: options.client };
+    this.#rpc = rpcHandler({ client: options.client, allow: options.rpcAllow });
+    const version = jsonAnswer(200, { version: this.#o.version });
+    const notFound = errorAnswer(new MicroError(API_ID, 404, "not found"), API_ID);
+    this.#fixed = {
+      version: () => version,
+      favicon: () => EMPTY_200,
+      rpc: this.#rpc,
+      none: () => notFound,
+    };
     this.router = new Router(options.cache, { logger: { warn: (m) => process.stderr.write(`${m}\n`) } });
   }
 
@@ -88,10 +109,45 @@ export class Gateway {
     this.router.close();
   }
 
-  /** The request handler: mount it on any http(s) server. */
+  /** The body limits the gateway holds requests to (the lean front's and node:http's alike). */
+  get limits(): { maxBytes: number; timeoutMs: number; id: string } {
+    return { maxBytes: this.#o.maxBodyBytes, timeoutMs: this.#o.bodyTimeoutMs, id: API_ID };
+  }
+
+  /**
+   * The lean front's question for each request head: the handler that answers
+   * it from the buffered request, or undefined when it must stream through
+   * node:http (the http, proxy and web handlers).
+   */
+  plan(method: string, url: string, host: string): BufferedHandler | undefined {
+    if (this.#o.enableCors && method === "OPTIONS") return () => EMPTY_200; // the preflight: CORS headers are on every answer
+    let found: Routed;
+    try {
+      found = this.#cachedFind(method, host, url);
+    } catch (err) {
+      return () => errorAnswer(err, API_ID);
+    }
+    if (found === undefined) return this.#fixed.none;
+    if (typeof found === "string") return this.#fixed[found];
+    return found.answer;
+  }
+
+  /** The headers every answer carries: CORS, when on. */
+  headersFor(origin: string | undefined): string[] | undefined {
+    return this.#o.enableCors ? corsHeaders(origin) : undefined;
+  }
+
+  /** An answer was written by the lean front: the access log line. */
+  answered(req: HttpRequest, status: number, size: number): void {
+    this.#o.accessLog?.(
+      accessLine({ remoteAddress: req.remoteAddress, method: req.method, url: req.url, httpVersion: req.httpVersion, status, size, referer: req.headers.referer, userAgent: req.headers["user-agent"] }),
+    );
+  }
+
+  /** The node:http request handler: mount it on any http(s) server. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (this.#o.accessLog) logWhenDone(req, res, this.#o.accessLog);
-    this.#route(req, res).catch((err: unknown) => writeError(res, fromError(err, API_ID), API_ID));
+    this.#handle(req, res).catch((err: unknown) => writeError(res, fromError(err, API_ID), API_ID));
   };
 
   /** WebSocket upgrades: proxied for the web handler, refused otherwise. */
@@ -100,34 +156,34 @@ export class Gateway {
     this.#upgrade(req, socket, head).catch(() => refuse(socket, 502));
   };
 
-  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.#o.enableCors && cors(req, res)) return;
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? "GET";
     const url = req.url ?? "/";
-    const found = this.#cachedFind(req, url);
-    if (found === "version") return writeJSON(res, 200, { version: this.#o.version });
-    if (found === "favicon") {
-      res.writeHead(200, { "Content-Length": 0 });
-      return void res.end();
+    if (this.#o.enableCors) cors(req, res, false);
+    const answer = this.plan(method, url, req.headers.host ?? "");
+    if (answer) return serveBuffered(req, res, this.limits, answer);
+    // A proxied route: it streams.
+    const found = this.#cachedFind(method, req.headers.host ?? "", url) as Found;
+    const services = await this.#services(found.target.service);
+    if (services.length === 0) throw new MicroError(API_ID, 404, `service not found: ${found.target.service}`);
+    await proxyRequest(req, res, { address: pickNode(services).address, path: url }, { timeoutMs: this.#o.proxyTimeoutMs, id: API_ID });
+  }
+
+  /** A call route's answer: the service must have nodes, then its handler. */
+  async #call(target: Target, handler: string, req: HttpRequest): Promise<HttpAnswer> {
+    let answer: HttpAnswer;
+    if ((await this.#services(target.service)).length === 0) {
+      answer = errorAnswer(new MicroError(API_ID, 404, `service not found: ${target.service}`), API_ID);
+    } else if (handler === "rpc") {
+      answer = await rpcRoute(this.#ctx, req, target);
+    } else if (handler === "api") {
+      answer = await apiHandler(this.#ctx, req, target);
+    } else if (handler === "event") {
+      answer = errorAnswer(new MicroError(API_ID, 501, "the event handler needs a broker, which micro-ts does not have yet"), API_ID);
+    } else {
+      answer = errorAnswer(new MicroError(API_ID, 500, `unknown handler ${JSON.stringify(handler)}`), API_ID);
     }
-    if (found === "rpc") return this.#rpc(req, res);
-    if (!found) throw new MicroError(API_ID, 404, "not found");
-    const { target, handler } = found;
-    const services = await this.#services(target.service);
-    if (services.length === 0) throw new MicroError(API_ID, 404, `service not found: ${target.service}`);
-    switch (handler) {
-      case "rpc":
-        return rpcRoute(this.#ctx, req, res, target);
-      case "api":
-        return apiHandler(this.#ctx, req, res, target);
-      case "http":
-      case "proxy":
-      case "web":
-        return proxyRequest(req, res, { address: pickNode(services).address, path: url }, { timeoutMs: this.#o.proxyTimeoutMs, id: API_ID });
-      case "event":
-        throw new MicroError(API_ID, 501, "the event handler needs a broker, which micro-ts does not have yet");
-      default:
-        throw new MicroError(API_ID, 500, `unknown handler ${JSON.stringify(handler)}`);
-    }
+    return answer;
   }
 
   /**
@@ -135,9 +191,9 @@ export class Gateway {
    * more than the rest of the gateway's own work. Forgotten when the route
    * table changes, and all at once past 4096 paths.
    */
-  #cachedFind(req: IncomingMessage, url: string): Found | "version" | "favicon" | "rpc" | undefined {
+  #cachedFind(method: string, host: string, url: string): Routed {
     const q = url.indexOf("?");
-    const key = `${req.method} ${req.headers.host ?? ""} ${q < 0 ? url : url.slice(0, q)}`;
+    const key = `${method} ${host} ${q < 0 ? url : url.slice(0, q)}`;
     if (this.#routesVersion !== this.router.version || this.#routes.size >= 4096) {
       this.#routes.clear();
       this.#routesVersion = this.router.version;
@@ -145,26 +201,29 @@ export class Gateway {
     let found = this.#routes.get(key);
     if (found !== undefined || this.#routes.has(key)) return found;
     const path = checkedPath(url); // throws 400s, which are not remembered
-    if (path === "/" && (req.method === "GET" || req.method === "HEAD")) found = "version";
+    if (path === "/" && (method === "GET" || method === "HEAD")) found = "version";
     else if (path === "/favicon.ico") found = "favicon";
     else if (path === "/rpc" && this.#o.enableRpc) found = "rpc";
-    else found = this.#find(req, path);
+    else found = this.#find(method, host, path);
     this.#routes.set(key, found);
     return found;
   }
 
   /** Where a request goes: a custom route first, then the resolver; the handler meta means the route's own (rpc by default). */
-  #find(req: IncomingMessage, path: string): Found | undefined {
-    const host = req.headers.host ?? "";
-    const method = req.method ?? "GET";
+  #find(method: string, host: string, path: string): Found | undefined {
     const custom = this.router.match(method, path, host);
     if (custom) {
       const h = this.#o.handler === "meta" ? custom.route.endpoint.handler : this.#o.handler;
-      return { target: { service: custom.route.service, method: custom.route.endpoint.name, fields: custom.fields }, handler: h };
+      return this.#found({ service: custom.route.service, method: custom.route.endpoint.name, fields: custom.fields }, h);
     }
     const resolved = resolve(this.#o.resolver, this.#o.handler, { method, path, host }, this.#o.namespace);
     if (!resolved) return undefined;
-    return { target: { ...resolved, fields: {} }, handler: this.#o.handler === "meta" ? "rpc" : this.#o.handler };
+    return this.#found({ ...resolved, fields: {} }, this.#o.handler === "meta" ? "rpc" : this.#o.handler);
+  }
+
+  #found(target: Target, handler: string): Found {
+    const answer = PROXIED.has(handler) ? undefined : (req: HttpRequest) => this.#call(target, handler, req);
+    return { target, handler, answer };
   }
 
   async #services(name: string): Promise<readonly Service[]> {
@@ -178,7 +237,7 @@ export class Gateway {
     } catch {
       return refuse(socket, 400);
     }
-    const found = this.#find(req, path);
+    const found = this.#find(req.method ?? "GET", req.headers.host ?? "", path);
     if (!found || found.handler !== "web") return refuse(socket, 404);
     const services = await this.#services(found.target.service);
     if (services.length === 0) return refuse(socket, 404);

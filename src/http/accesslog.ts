@@ -5,14 +5,53 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+export interface Logged {
+  remoteAddress: string | undefined;
+  method: string | undefined;
+  url: string | undefined;
+  httpVersion: string;
+  status: number;
+  size: number | string | undefined;
+  referer: string | undefined;
+  userAgent: string | undefined;
+}
+
+// The time field changes once a second: format it once a second.
+let stampSecond = -1;
+let stamp = "";
+function now(): string {
+  const ms = Date.now();
+  const second = Math.floor(ms / 1000);
+  if (second !== stampSecond) {
+    const d = new Date(ms);
+    const pad = (n: number) => String(n).padStart(2, "0");
+    stamp = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+    stampSecond = second;
+  }
+  return stamp;
+}
+
+const q = (s: string | undefined) => JSON.stringify(s ?? "-");
+
+export function accessLine(r: Logged): string {
+  return `${r.remoteAddress || "-"} - - [${now()}] "${r.method} ${r.url} HTTP/${r.httpVersion}" ${r.status} ${r.size ?? "-"} ${q(r.referer)} ${q(r.userAgent)}`;
+}
+
+/** node:http: one line once the response is done. */
 export function logWhenDone(req: IncomingMessage, res: ServerResponse, write: (line: string) => void): void {
   res.once("close", () => {
-    const d = new Date();
-    const pad = (n: number) => String(n).padStart(2, "0");
-    const when = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-    const size = res.getHeader("content-length") ?? "-";
-    const q = (s: string | undefined) => JSON.stringify(s ?? "-");
-    write(`${req.socket?.remoteAddress ?? "-"} - - [${when}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${size} ${q(req.headers.referer)} ${q(req.headers["user-agent"])}`);
+    write(
+      accessLine({
+        remoteAddress: req.socket?.remoteAddress,
+        method: req.method,
+        url: req.url,
+        httpVersion: req.httpVersion,
+        status: res.statusCode,
+        size: res.getHeader("content-length") as number | string | undefined,
+        referer: req.headers.referer,
+        userAgent: req.headers["user-agent"],
+      }),
+    );
   });
 }
 

@@ -35,6 +35,10 @@ export interface Http1Head {
   header: Header;
   /** The peer will close after this message (Connection: close, or HTTP/1.0 without keep-alive). */
   close: boolean;
+  /** HTTP/1.0 rather than 1.1. */
+  http10: boolean;
+  /** With the rawHeaders option: every header line as sent, name, value, name, value… (header is then left empty). */
+  raw?: string[];
 }
 
 export class Http1Error extends Error {
@@ -51,6 +55,12 @@ export class Http1Error extends Error {
 
 /** Receives what the parser finds. Implemented by the connection objects, so no per-message closures. */
 export interface Http1Sink {
+  /**
+   * A request head was read, before its body. Returning false stops the
+   * parser; Http1Parser.rest then holds this message's bytes and everything
+   * after it that was pushed, for another parser to take over.
+   */
+  onHead?(head: Http1Head): boolean;
   onMessage(head: Http1Head, body: Buffer): void;
   /** A body over maxBodySize was skipped without buffering; bodySize is its full length. */
   onOversize(head: Http1Head, bodySize: number): void;
@@ -63,6 +73,8 @@ export interface Http1ParserOptions {
   maxBodySize?: number;
   /** Only these (canonical) header keys are kept in Http1Head.header; framing still uses all. Default: all. */
   keepHeaders?: ReadonlySet<string>;
+  /** Keep every header line as sent in Http1Head.raw (Host and repeats included) instead of filling Http1Head.header: what an HTTP gateway needs. */
+  rawHeaders?: boolean;
 }
 
 const enum State {
@@ -87,7 +99,10 @@ export class Http1Parser {
   private readonly maxHeader: number;
   private readonly maxBody: number;
   private readonly keep: ReadonlySet<string> | undefined;
+  private readonly raw: boolean;
   private state = State.Head;
+  /** After a sink's onHead said no: the bytes not consumed, from that message's first byte on. */
+  rest: Buffer = EMPTY;
   private head: Http1Head | null = null;
   // Framing decided by the head being parsed.
   private framedLength = 0;
@@ -111,6 +126,7 @@ export class Http1Parser {
     this.maxHeader = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     this.maxBody = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.keep = options.keepHeaders;
+    this.raw = options.rawHeaders === true;
   }
 
   /** True once failed or stopped. */
@@ -229,6 +245,12 @@ export class Http1Parser {
     const raw = this.take(data, pos, end);
     if (raw.length > this.maxHeader) throw new Http1Error("header block too large", 431);
     const head = this.parseHead(raw.toString("utf8", 0, raw.length - 4));
+    if (this.sink.onHead !== undefined && !this.sink.onHead(head)) {
+      const rest = Buffer.concat([raw, data.subarray(end)]);
+      this.stop();
+      this.rest = rest;
+      return len;
+    }
     this.head = head;
     this.skipping = false;
     this.bodySize = 0;
@@ -372,7 +394,8 @@ export class Http1Parser {
   private parseHead(s: string): Http1Head {
     let eol = s.indexOf("\r\n");
     if (eol < 0) eol = s.length;
-    const head: Http1Head = { method: "", target: "", statusCode: 0, status: "", header: {}, close: false };
+    const head: Http1Head = { method: "", target: "", statusCode: 0, status: "", header: {}, close: false, http10: false };
+    const raw: string[] | undefined = this.raw ? (head.raw = []) : undefined;
     let http10: boolean;
     if (this.response) {
       // Go's ReadResponse: "HTTP/1.x" SP status, Status = rest without leading spaces.
@@ -421,12 +444,16 @@ export class Http1Parser {
       }
       pos = end + 2;
       const framing = key === "Content-Length" || key === "Transfer-Encoding" || key === "Connection";
-      if (!framing && this.keep !== undefined && !this.keep.has(key)) continue;
+      if (!framing && raw === undefined && this.keep !== undefined && !this.keep.has(key)) continue;
       let vs = colon + 1;
       let ve = end;
       while (vs < ve && (s.charCodeAt(vs) === 32 || s.charCodeAt(vs) === 9)) vs++;
       while (ve > vs && (s.charCodeAt(ve - 1) === 32 || s.charCodeAt(ve - 1) === 9)) ve--;
       const value = s.slice(vs, ve);
+      if (raw !== undefined) {
+        raw.push(rawKey, value);
+        if (!framing) continue;
+      }
       if (key === "Content-Length") {
         if (contentLength !== undefined && contentLength !== value) throw new Http1Error("conflicting Content-Length headers");
         contentLength = value;
@@ -440,8 +467,9 @@ export class Http1Parser {
       } else if (key === "__proto__") {
         continue;
       }
-      if (header[key] === undefined) header[key] = value;
+      if (header[key] === undefined && raw === undefined) header[key] = value;
     }
+    head.http10 = http10;
 
     if (connection !== undefined) {
       const c = connection.toLowerCase();

@@ -11,7 +11,9 @@ import { MicroError, fromError } from "../errors/errors.js";
 import { cors } from "../http/cors.js";
 import { writeError, writeJSON } from "../http/errors.js";
 import { logWhenDone } from "../http/accesslog.js";
-import { rpcHandler } from "../http/rpc.js";
+import { rpcHandler, RPC_ID } from "../http/rpc.js";
+import { serveBuffered, type BufferedHandler } from "../http/exchange.js";
+import type { BodyLimits } from "../http/body.js";
 import { proxyRequest, proxyUpgrade, type ProxyTarget } from "../http/proxy.js";
 import { splitHostPort, joinHostPort } from "../util/addr.js";
 import type { Logger } from "../util/log.js";
@@ -73,7 +75,8 @@ export class WebServer {
   readonly namespace: string;
   readonly resolver: WebResolverName;
   readonly #o: WebServerOptions;
-  readonly #rpc: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  readonly #rpc: BufferedHandler;
+  readonly #rpcLimits: BodyLimits;
   readonly #timeoutMs: number;
   readonly #upgraded = new Set<Duplex>();
 
@@ -82,12 +85,8 @@ export class WebServer {
     this.namespace = webNamespace(options.namespace);
     this.resolver = options.resolver ?? "path";
     this.#timeoutMs = options.proxyTimeoutMs ?? 30_000;
-    this.#rpc = rpcHandler({
-      client: options.client,
-      allow: options.rpcAllow,
-      maxBodyBytes: options.maxBodyBytes ?? 10 << 20,
-      bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
-    });
+    this.#rpc = rpcHandler({ client: options.client, allow: options.rpcAllow });
+    this.#rpcLimits = { maxBytes: options.maxBodyBytes ?? 10 << 20, timeoutMs: options.bodyTimeoutMs ?? 30_000, id: RPC_ID };
     this.events = new RegistryEvents(options.registry, { logger: options.logger });
   }
 
@@ -220,9 +219,9 @@ export class WebServer {
     const origin = req.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, req.headers.host)) {
       req.resume();
-      throw new MicroError("go.micro.rpc", 403, `calls from origin ${origin} are refused: /rpc takes calls from this host's pages only`);
+      throw new MicroError(RPC_ID, 403, `calls from origin ${origin} are refused: /rpc takes calls from this host's pages only`);
     }
-    return this.#rpc(req, res);
+    return serveBuffered(req, res, this.#rpcLimits, this.#rpc);
   }
 
   #page(res: ServerResponse, kind: PageKind, state: unknown): void {

@@ -1,13 +1,11 @@
-// What every api handler gets: the client, the limits, and where a request
-// is going (service, method, fields captured from a custom route's path).
+// What every api handler gets: the client, and where a request is going
+// (service, method, fields captured from a custom route's path).
 import type { Client } from "../../client/client.js";
 
 export const API_ID = "go.micro.api";
 
 export interface HandlerContext {
   client: Client;
-  maxBodyBytes: number;
-  bodyTimeoutMs: number;
 }
 
 export interface Target {
