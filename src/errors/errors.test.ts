@@ -27,3 +27,13 @@ test("empty fields are omitted as Go's omitempty does", () => {
   assert.equal(JSON.stringify(new MicroError("", 0, "x", "")), '{"detail":"x"}');
   assert.equal(fromError(new Error("bad"), "svc").code, 500);
 });
+
+test("status texts are Go's http.StatusText, also where node names a code otherwise", () => {
+  assert.equal(new MicroError("x", 413, "big").status, "Request Entity Too Large");
+  assert.equal(new MicroError("x", 414, "long").status, "Request URI Too Long");
+  assert.equal(new MicroError("x", 416, "range").status, "Requested Range Not Satisfiable");
+  assert.equal(new MicroError("x", 418, "tea").status, "I'm a teapot");
+  assert.equal(new MicroError("x", 509, "?").status, "");
+  assert.equal(new MicroError("x", 408, "slow").status, "Request Timeout");
+  assert.equal(new MicroError("x", 599, "?").status, "");
+});

@@ -33,9 +33,18 @@ export class MicroError extends Error {
   }
 }
 
+// Where Go's http.StatusText and node's STATUS_CODES name a code differently, Go's name.
+const GO_TEXT: Record<number, string> = {
+  413: "Request Entity Too Large",
+  414: "Request URI Too Long",
+  416: "Requested Range Not Satisfiable",
+  418: "I'm a teapot",
+  509: "",
+};
+
 /** Go's http.StatusText: "" for unknown codes. */
 export function statusText(code: number): string {
-  return (code && STATUS_CODES[code]) || "";
+  return (code && (GO_TEXT[code] ?? STATUS_CODES[code])) || "";
 }
 
 function format(detail: string, args: unknown[]): string {
