@@ -53,7 +53,8 @@ export function apiCommand(): Command {
         const options = listenOptions(rt.config, address, log);
         await gateway.start();
         // Slow clients may not hold a request open forever.
-        return listenFront("api", gateway, options, 60_000, log, accessLog, `Registering API ${handler} handler at / with namespace ${namespace}`);
+        const front = { handle: gateway.handle, upgrade: gateway.upgrade, close: () => gateway.close(), lean: gateway };
+        return listenFront("api", front, options, 60_000, log, accessLog, `Registering API ${handler} handler at / with namespace ${namespace}`);
       });
     });
 }

@@ -9,6 +9,7 @@ import { Client } from "../client/client.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { listen, type Listener, type ListenOptions } from "../http/listen.js";
+import type { ExchangeFront } from "../http/conn.js";
 import { newLogger, type Logger } from "../util/log.js";
 import { Server } from "../server/server.js";
 import { Registration } from "../service/registration.js";
@@ -89,6 +90,8 @@ export interface Front {
   handle: (req: IncomingMessage, res: ServerResponse) => void;
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   close(): void;
+  /** Buffered exchanges served on the lean front before node:http (micro api's calls). */
+  lean?: ExchangeFront;
 }
 
 /**
@@ -101,7 +104,7 @@ export async function listenFront(
 ): Promise<Running> {
   let listener: Listener;
   try {
-    listener = await listen(front.handle, options, front.upgrade);
+    listener = await listen(front.handle, options, front.upgrade, front.lean);
   } catch (err) {
     front.close();
     throw new Error(`micro ${command}: ${(err as Error).message}`);

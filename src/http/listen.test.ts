@@ -206,6 +206,38 @@ test("TLS: served over https with the CA trusted, ALPN http/1.1, via listenOptio
   }
 });
 
+test("TLS with the lean front: exchanges served on it, other requests handed to node:http on the same connection", async (t) => {
+  const dir = await tempDir(t);
+  makeCa(dir, "ca");
+  makeLeaf(dir, "ca", "server");
+  const options = listenOptions(config({ enableTls: true, tlsCertFile: join(dir, "server.crt"), tlsKeyFile: join(dir, "server.key") }), "127.0.0.1:0");
+  const lean = {
+    limits: { maxBytes: 1024, timeoutMs: 5_000, id: "go.test" },
+    plan: (_m: string, url: string) => (url === "/lean" ? () => ({ status: 200, headers: ["Content-Type", "text/plain"], body: "lean" }) : undefined),
+  };
+  const l = await listen(hello, options, undefined, lean);
+  try {
+    const ca = readFileSync(join(dir, "ca.crt"));
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
+    const sockets = new Set<unknown>();
+    const one = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        https.get(`${l.url}${path}`, { agent }, (res) => {
+          sockets.add(res.socket);
+          let body = "";
+          res.setEncoding("utf8").on("data", (c: string) => (body += c)).on("end", () => resolve(body));
+        }).on("error", reject);
+      });
+    assert.equal(await one("/lean"), "lean");
+    assert.equal(await one("/other"), "hello /other");
+    assert.equal(await one("/lean"), "hello /lean", "node:http keeps the connection once it has it");
+    assert.equal(sockets.size, 1, "all three on one TLS connection");
+    agent.destroy();
+  } finally {
+    await l.close();
+  }
+});
+
 test("mTLS: no client certificate → refused; one from the client CA → 200; one from another CA → refused", async (t) => {
   const dir = await tempDir(t);
   makeCa(dir, "ca");

@@ -16,6 +16,7 @@ import { isIP } from "node:net";
 import type { Client as AcmeClient, Authorization } from "acme-client";
 import { ConfigError, type Config } from "../config/config.js";
 import { splitHostPort, joinHostPort } from "../util/addr.js";
+import { ConnSet, type ExchangeFront } from "./conn.js";
 
 export interface ListenLogger {
   info(msg: string): void;
@@ -227,7 +228,12 @@ function firstLine(err: unknown): string {
 // ---------------------------------------------------------------------------
 // The listener
 
-export async function listen(handler: Handler, options: ListenOptions, upgrade?: Upgrade): Promise<Listener> {
+/**
+ * Listens for `handler` (and `upgrade`) on node:http, or, given `exchanges`,
+ * serves each connection on the lean front first (conn.ts), which hands it to
+ * node:http at the first request that is not a buffered exchange.
+ */
+export async function listen(handler: Handler, options: ListenOptions, upgrade?: Upgrade, exchanges?: ExchangeFront): Promise<Listener> {
   const log = options.logger ?? quiet;
   let host: string;
   let port: number;
@@ -258,6 +264,7 @@ export async function listen(handler: Handler, options: ListenOptions, upgrade?:
     server = http.createServer(handler);
   }
   if (upgrade) server.on("upgrade", upgrade);
+  const lean = exchanges ? serveExchanges(server, exchanges) : undefined;
 
   // Every raw connection (also upgraded and TLS ones) so close() can cut what is left.
   const sockets = new Set<Socket>();
@@ -276,6 +283,7 @@ export async function listen(handler: Handler, options: ListenOptions, upgrade?:
     });
   } catch (err) {
     for (const c of cleanups) c();
+    lean?.drain();
     throw new ListenError(`cannot listen on ${options.address}: ${bindReason(err as NodeJS.ErrnoException, host)}`);
   }
 
@@ -294,6 +302,7 @@ export async function listen(handler: Handler, options: ListenOptions, upgrade?:
         resolve();
       });
       server.closeIdleConnections();
+      lean?.drain();
       const cut = setTimeout(() => {
         server.closeAllConnections();
         for (const s of sockets) s.destroy();
@@ -310,6 +319,22 @@ export async function listen(handler: Handler, options: ListenOptions, upgrade?:
     }
   }
   return { server, address, url, close };
+}
+
+/**
+ * Puts the lean front before node:http: the server's own connection listener
+ * (on "secureConnection" for TLS) now receives only the connections the lean
+ * front hands over. Its timeouts are node:http's, read as they are set.
+ */
+function serveExchanges(server: http.Server | https.Server, front: ExchangeFront): ConnSet {
+  const event = server instanceof https.Server ? "secureConnection" : "connection";
+  const toHttp = server.listeners(event) as ((socket: Socket) => void)[];
+  server.removeAllListeners(event);
+  const set = new ConnSet(front, server, (socket) => {
+    for (const l of toHttp) l.call(server, socket);
+  });
+  server.on(event, (socket: Socket) => set.serve(socket));
+  return set;
 }
 
 function bindReason(err: NodeJS.ErrnoException, host: string): string {

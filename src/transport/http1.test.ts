@@ -358,3 +358,40 @@ describe("serialisers", () => {
     assert.deepEqual(rsp.sink.bodies[0], body);
   });
 });
+
+describe("for an HTTP gateway", () => {
+  test("rawHeaders keeps every line as sent, Host and repeats included, and the HTTP version", () => {
+    const sink = new Collect();
+    const p = new Http1Parser("request", sink, { rawHeaders: true });
+    p.push(Buffer.from("GET /a?b=1 HTTP/1.0\r\nHost: h\r\nx-Tag: 1\r\nX-Tag: 2\r\nContent-Length: 2\r\n\r\nok"));
+    const e = sink.events[0]!;
+    assert.equal(e.kind, "msg");
+    if (e.kind !== "msg") return;
+    assert.deepEqual(e.head.raw, ["Host", "h", "x-Tag", "1", "X-Tag", "2", "Content-Length", "2"]);
+    assert.deepEqual(e.head.header, {}, "the canonical map is not built");
+    assert.equal(e.head.http10, true);
+    assert.equal(e.head.close, true);
+    assert.equal(e.body, "ok");
+  });
+
+  test("onHead returning false stops the parser at that request; rest holds it and all after it", () => {
+    class Stop extends Collect {
+      heads: string[] = [];
+      onHead(head: Http1Head): boolean {
+        this.heads.push(head.target);
+        return head.target !== "/stop";
+      }
+    }
+    const sink = new Stop();
+    const p = new Http1Parser("request", sink);
+    const second = "POST /stop HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+    p.push(Buffer.from(`GET /go HTTP/1.1\r\n\r\nPOST /st`));
+    p.push(Buffer.from(`op HTTP/1.1\r\nContent-Length: 3\r\n\r\nab`));
+    assert.deepEqual(sink.heads, ["/go", "/stop"]);
+    assert.equal(sink.events.length, 1, "the first request was delivered");
+    assert.equal(p.done, true);
+    assert.equal(p.rest.toString(), second.slice(0, -1));
+    p.push(Buffer.from("c")); // ignored: the rest is another parser's
+    assert.equal(sink.events.length, 1);
+  });
+});
