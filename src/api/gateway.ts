@@ -73,7 +73,9 @@ export class Gateway {
   readonly #routes = new Map<string, Routed>();
   #routesVersion = -1;
   /** What the fixed answers and unknown paths get. */
-  readonly #fixed: Record<"version" | "favicon" | "rpc" | "none", BufferedHandler>;
+  readonly #fixed: Record<"version" | "favicon" | "rpc" | "none" | "preflight", BufferedHandler>;
+  /** The body limits the gateway holds requests to (the lean front's and node:http's alike). */
+  readonly limits: { readonly maxBytes: number; readonly timeoutMs: number; readonly id: string };
 
   constructor(options: GatewayOptions) {
     this.#o = {
@@ -97,7 +99,9 @@ export class Gateway {
       favicon: () => EMPTY_200,
       rpc: this.#rpc,
       none: () => notFound,
+      preflight: () => EMPTY_200, // the CORS headers are on every answer
     };
+    this.limits = { maxBytes: this.#o.maxBodyBytes, timeoutMs: this.#o.bodyTimeoutMs, id: API_ID };
     this.router = new Router(options.cache, { logger: { warn: (m) => process.stderr.write(`${m}\n`) } });
   }
 
@@ -109,10 +113,6 @@ export class Gateway {
     this.router.close();
   }
 
-  /** The body limits the gateway holds requests to (the lean front's and node:http's alike). */
-  get limits(): { maxBytes: number; timeoutMs: number; id: string } {
-    return { maxBytes: this.#o.maxBodyBytes, timeoutMs: this.#o.bodyTimeoutMs, id: API_ID };
-  }
 
   /**
    * The lean front's question for each request head: the handler that answers
@@ -120,7 +120,7 @@ export class Gateway {
    * node:http (the http, proxy and web handlers).
    */
   plan(method: string, url: string, host: string): BufferedHandler | undefined {
-    if (this.#o.enableCors && method === "OPTIONS") return () => EMPTY_200; // the preflight: CORS headers are on every answer
+    if (this.#o.enableCors && method === "OPTIONS") return this.#fixed.preflight;
     let found: Routed;
     try {
       found = this.#cachedFind(method, host, url);

@@ -1,7 +1,7 @@
 // The lean front of micro api: HTTP/1.1 connections served straight from the
 // socket with the mucp transport's parser and batched writer, for requests
-// that are buffered exchanges (the gateway's calls). node:http spends about as
-// much CPU on a request as the whole call through the gateway does otherwise
+// that are buffered exchanges (the gateway's calls): node:http's request and
+// response objects cost about as much CPU as the rest of such a call
 // (docs/performance.md). The first request that is not one (a proxied route,
 // an upgrade, Expect: 100-continue, a target that is not a path) hands the
 // connection, from that request's first byte on, to node:http for good.

@@ -20,6 +20,7 @@ export interface HttpRequest {
   readonly body: Buffer;
 }
 
+/** An answer. Fronts never change one, so a handler may hand out the same answer again and again. */
 export interface HttpAnswer {
   status: number;
   /** name, value, name, value… (Content-Length is the front's to set). */
