@@ -2,6 +2,7 @@
 // write to stdout. The size is the Content-Length answered ("-" when the
 // answer streamed without one): counting bytes would cost every request.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { perSecond } from "../util/persecond.js";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -16,20 +17,11 @@ export interface Logged {
   userAgent: string | undefined;
 }
 
-// The time field changes once a second: format it once a second.
-let stampSecond = -1;
-let stamp = "";
-function now(): string {
-  const ms = Date.now();
-  const second = Math.floor(ms / 1000);
-  if (second !== stampSecond) {
-    const d = new Date(ms);
-    const pad = (n: number) => String(n).padStart(2, "0");
-    stamp = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-    stampSecond = second;
-  }
-  return stamp;
-}
+const now = perSecond((ms) => {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+});
 
 const q = (s: string | undefined) => JSON.stringify(s ?? "-");
 

@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import { STATUS_CODES } from "node:http";
 import { FrameWriter, Http1Parser, type Http1Error, type Http1Head, type Http1Sink } from "../transport/http1.js";
 import { MicroError } from "../errors/errors.js";
+import { perSecond } from "../util/persecond.js";
 import { errorAnswer, firstValues, type BufferedHandler, type HttpAnswer, type HttpRequest } from "./exchange.js";
 
 /** What the lean front serves, and how. */
@@ -362,15 +363,4 @@ function addHeaders(lines: { text: string; latin1: boolean }, h: readonly string
   }
 }
 
-// The Date header changes once a second: format it once a second.
-let dateSecond = -1;
-let date = "";
-function httpDate(): string {
-  const ms = Date.now();
-  const second = Math.floor(ms / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    date = new Date(ms).toUTCString();
-  }
-  return date;
-}
+const httpDate = perSecond((ms) => new Date(ms).toUTCString());
