@@ -113,7 +113,6 @@ export class Gateway {
     this.router.close();
   }
 
-
   /**
    * The lean front's question for each request head: the handler that answers
    * it from the buffered request, or undefined when it must stream through
@@ -171,19 +170,11 @@ export class Gateway {
 
   /** A call route's answer: the service must have nodes, then its handler. */
   async #call(target: Target, handler: string, req: HttpRequest): Promise<HttpAnswer> {
-    let answer: HttpAnswer;
-    if ((await this.#services(target.service)).length === 0) {
-      answer = errorAnswer(new MicroError(API_ID, 404, `service not found: ${target.service}`), API_ID);
-    } else if (handler === "rpc") {
-      answer = await rpcRoute(this.#ctx, req, target);
-    } else if (handler === "api") {
-      answer = await apiHandler(this.#ctx, req, target);
-    } else if (handler === "event") {
-      answer = errorAnswer(new MicroError(API_ID, 501, "the event handler needs a broker, which micro-ts does not have yet"), API_ID);
-    } else {
-      answer = errorAnswer(new MicroError(API_ID, 500, `unknown handler ${JSON.stringify(handler)}`), API_ID);
-    }
-    return answer;
+    if ((await this.#services(target.service)).length === 0) return errorAnswer(new MicroError(API_ID, 404, `service not found: ${target.service}`), API_ID);
+    if (handler === "rpc") return rpcRoute(this.#ctx, req, target);
+    if (handler === "api") return apiHandler(this.#ctx, req, target);
+    if (handler === "event") return errorAnswer(new MicroError(API_ID, 501, "the event handler needs a broker, which micro-ts does not have yet"), API_ID);
+    return errorAnswer(new MicroError(API_ID, 500, `unknown handler ${JSON.stringify(handler)}`), API_ID);
   }
 
   /**

@@ -1,7 +1,7 @@
 // The api handler (reference §5.4): the whole HTTP request goes to the
 // service as a go.api.Request, and its go.api.Response becomes the HTTP
 // answer. Both travel as JSON (proto3 JSON names) until protobuf lands.
-import { MicroError, fromError } from "../../errors/errors.js";
+import { MicroError } from "../../errors/errors.js";
 import { errorAnswer, type HttpAnswer, type HttpRequest } from "../../http/exchange.js";
 import { headerMetadata } from "../../http/metadata.js";
 import { canonicalKey } from "../../metadata/metadata.js";
@@ -71,6 +71,6 @@ export async function apiHandler(ctx: HandlerContext, req: HttpRequest, target: 
     if (status < 200 || status > 599) throw new MicroError(API_ID, 500, `${target.service} answered with status ${status}`);
     return { status, headers, body: typeof rsp.body === "string" ? rsp.body : "" };
   } catch (err) {
-    return errorAnswer(fromError(err, API_ID), API_ID);
+    return errorAnswer(err, API_ID);
   }
 }

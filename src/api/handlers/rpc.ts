@@ -1,7 +1,7 @@
 // The rpc handler (reference §5.4): the request's query, path fields and body
 // become the call's request; JSON bodies are merged over the fields, protobuf
 // bodies pass through as bytes; the service's answer is the response body.
-import { MicroError, fromError } from "../../errors/errors.js";
+import { MicroError } from "../../errors/errors.js";
 import { errorAnswer, type HttpAnswer, type HttpRequest } from "../../http/exchange.js";
 import { headerMetadata } from "../../http/metadata.js";
 import { mergePatch, queryToObject, type JSONValue } from "../qson.js";
@@ -38,6 +38,6 @@ export async function rpcHandler(ctx: HandlerContext, req: HttpRequest, target: 
     if (rsp.length === 0) return { status: 204, headers: [], body: "" };
     return { status: 200, headers: ["Content-Type", contentType], body: rsp };
   } catch (err) {
-    return errorAnswer(fromError(err, API_ID), API_ID);
+    return errorAnswer(err, API_ID);
   }
 }
