@@ -119,6 +119,12 @@ export class Gateway {
    * node:http (the http, proxy and web handlers).
    */
   plan(method: string, url: string, host: string): BufferedHandler | undefined {
+    const p = this.#plan(method, url, host);
+    return typeof p === "function" ? p : undefined;
+  }
+
+  /** A request's buffered handler, or the proxied route it streams to. */
+  #plan(method: string, url: string, host: string): BufferedHandler | Found {
     if (this.#o.enableCors && method === "OPTIONS") return this.#fixed.preflight;
     let found: Routed;
     try {
@@ -128,7 +134,7 @@ export class Gateway {
     }
     if (found === undefined) return this.#fixed.none;
     if (typeof found === "string") return this.#fixed[found];
-    return found.answer;
+    return found.answer ?? found;
   }
 
   /** The headers every answer carries: CORS, when on. */
@@ -159,10 +165,10 @@ export class Gateway {
     const method = req.method ?? "GET";
     const url = req.url ?? "/";
     if (this.#o.enableCors) cors(req, res, false);
-    const answer = this.plan(method, url, req.headers.host ?? "");
-    if (answer) return serveBuffered(req, res, this.limits, answer);
+    const planned = this.#plan(method, url, req.headers.host ?? "");
+    if (typeof planned === "function") return serveBuffered(req, res, this.limits, planned);
     // A proxied route: it streams.
-    const found = this.#cachedFind(method, req.headers.host ?? "", url) as Found;
+    const found = planned;
     const services = await this.#services(found.target.service);
     if (services.length === 0) throw new MicroError(API_ID, 404, `service not found: ${found.target.service}`);
     await proxyRequest(req, res, { address: pickNode(services).address, path: url }, { timeoutMs: this.#o.proxyTimeoutMs, id: API_ID });

@@ -78,7 +78,7 @@ export function writeAnswer(res: ServerResponse, a: HttpAnswer): void {
   const body = typeof a.body === "string" ? Buffer.from(a.body) : a.body;
   const bodiless = a.status === 204 || a.status === 304 || a.status < 200;
   res.writeHead(a.status, bodiless ? a.headers : [...a.headers, "Content-Length", String(body.length)]);
-  res.end(bodiless || res.req?.method === "HEAD" ? undefined : body);
+  res.end(bodiless ? undefined : body); // node:http sends no body to a HEAD request itself
 }
 
 /** Serves a buffered handler on node:http: reads the body, runs it, writes the answer (an error JSON if it throws). */
