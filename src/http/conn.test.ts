@@ -162,6 +162,31 @@ test("keep-alive and pipelining: answers in request order with Content-Length an
   });
 });
 
+test("many pipelined requests in one write: at most 16 handlers run at once, every answer comes in order", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const f = front({
+    "/n": async (req) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await sleep(5);
+      inFlight--;
+      return { status: 200, headers: [], body: req.url.slice(3) };
+    },
+  });
+  await withListener(f, async (_l, port) => {
+    const c = new Raw(port);
+    let burst = "";
+    for (let i = 0; i < 100; i++) burst += `GET /n?${i} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    c.send(burst);
+    const bodies: string[] = [];
+    for (let i = 0; i < 100; i++) bodies.push((await c.answer()).body);
+    assert.deepEqual(bodies, Array.from({ length: 100 }, (_, i) => String(i)));
+    assert.ok(most <= 16, `at most 16 handlers at once, saw ${most}`);
+    c.socket.destroy();
+  });
+});
+
 test("HEAD gets the head only, 204 no Content-Length, HTTP/1.0 closes unless it asks to keep alive, Connection: close is kept", async () => {
   const f = front({ "/t": text("twelve bytes"), "/none": () => ({ status: 204, headers: [], body: "" }) });
   await withListener(f, async (_l, port) => {

@@ -57,7 +57,8 @@ export class ConnSet {
 }
 
 const SWEEP_MS = 1_000;
-// Stop reading while this much output waits for a slow reader, or this many answers are owed.
+// Stop reading while this much output waits for a slow reader, or this many answers are owed;
+// and run at most MAX_PIPELINED handlers of one connection at once (a chunk may hold hundreds of requests).
 const WRITE_BACKLOG_LIMIT = 1024 * 1024;
 const MAX_PIPELINED = 16;
 const LINGER_MS = 1_000;
@@ -69,6 +70,8 @@ interface Slot {
   answer: HttpAnswer | undefined;
   /** Close the connection after this answer. */
   close: boolean;
+  /** The handler, until it is started. */
+  waiting: BufferedHandler | undefined;
 }
 
 class ExchangeConn implements Http1Sink {
@@ -88,6 +91,9 @@ class ExchangeConn implements Http1Sink {
   /** Requests opened so far: tells a new message from the one that was being read. */
   #opened = 0;
   #lastActive: number;
+  /** Handlers started and not yet answered. */
+  #running = 0;
+  #starting = false;
   #paused = false;
   #handingOver = false;
   /** No new requests; close once the answers owed are out. */
@@ -162,21 +168,45 @@ class ExchangeConn implements Http1Sink {
   }
 
   onMessage(head: Http1Head, body: Buffer): void {
-    const handler = this.#handler!;
     const slot = this.#open(head, body);
+    slot.waiting = this.#handler;
     this.#handler = undefined;
+    this.#startWaiting();
+  }
+
+  /** Starts waiting handlers, in request order, while fewer than MAX_PIPELINED run. */
+  #startWaiting(): void {
+    if (this.#starting) return; // a handler that answered at once: the loop below goes on
+    this.#starting = true;
+    try {
+      while (this.#running < MAX_PIPELINED) {
+        const slot = this.#slots.find((s) => s.waiting !== undefined);
+        if (slot === undefined) return;
+        const handler = slot.waiting!;
+        slot.waiting = undefined;
+        this.#running++;
+        this.#run(slot, handler);
+      }
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  #run(slot: Slot, handler: BufferedHandler): void {
+    const done = (a: HttpAnswer) => {
+      this.#running--;
+      this.#settle(slot, a);
+      this.#startWaiting();
+    };
+    const failed = (err: unknown) => done(errorAnswer(err, this.#set.front.limits.id));
     let result: HttpAnswer | Promise<HttpAnswer>;
     try {
       result = handler(slot.req);
     } catch (err) {
-      return this.#settle(slot, errorAnswer(err, this.#set.front.limits.id));
+      return failed(err);
     }
-    if (result instanceof Promise) {
-      result.then(
-        (a) => this.#settle(slot, a),
-        (err: unknown) => this.#settle(slot, errorAnswer(err, this.#set.front.limits.id)),
-      );
-    } else this.#settle(slot, result);
+    if (result instanceof Promise) result.then(done, failed);
+    else done(result);
   }
 
   onOversize(head: Http1Head, bodySize: number): void {
@@ -205,7 +235,7 @@ class ExchangeConn implements Http1Sink {
       remoteAddress: this.#remote,
       body,
     };
-    const slot: Slot = { req, answer: undefined, close: head.close };
+    const slot: Slot = { req, answer: undefined, close: head.close, waiting: undefined };
     this.#slots.push(slot);
     return slot;
   }
@@ -216,7 +246,7 @@ class ExchangeConn implements Http1Sink {
     const id = this.#set.front.limits.id;
     this.#parser.stop();
     const req: HttpRequest = { method: "-", url: "-", httpVersion: "1.1", headers: this.#headers, rawHeaders: [], remoteAddress: this.#remote, body: EMPTY };
-    this.#slots.push({ req, answer: errorAnswer(new MicroError(id, status, detail), id), close: true });
+    this.#slots.push({ req, answer: errorAnswer(new MicroError(id, status, detail), id), close: true, waiting: undefined });
     this.#flushSlots();
   }
 
